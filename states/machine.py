@@ -1,0 +1,203 @@
+"""Compile a policy into ONE shared `transitions` machine.
+
+The machine is built with ``model=None`` and never holds cases: a case is presented to it as a
+:class:`CaseToken` (its state and the little context that guards read), the event is triggered on
+the token, and the engine writes the resulting state back to the row. ``transitions`` stays the
+single source of truth for the graph (and its diagram); :attr:`PolicyMachine.table` is the same
+graph flattened once, for listing what is allowed without triggering anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from states.policy import Policy
+from states.vocabulary import (
+    ALL_STATES,
+    ANY_STAGE_ACTORS,
+    ENDED_STATES,
+    EXPIRED,
+    NOT_PASSED,
+    NOTICE_OFFICE,
+    OBJECTION,
+    REJECTED,
+    RETURNED,
+    REVOKED,
+    STAGE_KINDS,
+    WITHDRAWN,
+    Role,
+)
+
+
+@dataclass
+class CaseToken:
+    """What the machine sees of a case: its state and the facts its guards read."""
+
+    state: str
+    return_stage: str | None = None  # the stage that returned the case (state `returned`)
+    notice_stage: str | None = None  # the notice an objection suspends (state `objection`)
+    notice_open: bool = True  # whether that notice's original close is still ahead
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str
+    action: str
+    dest: str
+    guard: str | None = None  # a readable name of the condition, for listings and diagrams
+
+
+class IllegalMove(Exception):
+    """The action is not possible from the token's state (or no guard held)."""
+
+
+@dataclass
+class PolicyMachine:
+    policy: Policy
+    machine: Machine
+    moves: tuple[Move, ...]
+    table: dict[tuple[str, str], tuple[Move, ...]] = field(default_factory=dict)
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        used = set(self.policy.stages) | {m.dest for m in self.moves} | {m.source for m in self.moves}
+        return tuple(s for s in ALL_STATES if s in used)
+
+    def actions_from(self, state: str) -> list[str]:
+        return sorted({action for (src, action) in self.table if src == state})
+
+    def roles_for(self, token: CaseToken, action: str, *, level: str | None = None) -> tuple[Role, ...]:
+        """Who may take `action` on a case in `token.state`. Nobody unless named (deny by default)."""
+        state = token.state
+        if action in ANY_STAGE_ACTORS:
+            return ANY_STAGE_ACTORS[action]
+        if action in ("dismiss_objection", "uphold_objection"):
+            return (NOTICE_OFFICE[token.notice_stage],) if token.notice_stage else ()
+        if action == "notice_closed":
+            return (Role.system,)
+        if action == "issue_certificate":
+            rule = self.policy.levels.get(level) if level else None  # type: ignore[call-overload]
+            return (Role(rule.issued_by),) if rule else ()
+        kind = STAGE_KINDS.get(state)
+        if kind and action in (kind.advance, kind.ret, kind.reject, kind.fail):
+            return kind.actors
+        return ()
+
+    def apply(self, token: CaseToken, action: str) -> str:
+        """Trigger `action` on the token through the shared machine; return the new state."""
+        event = self.machine.events.get(action)
+        if event is None:
+            raise IllegalMove(action)
+        try:
+            moved = event.trigger(token)
+        except MachineError as exc:
+            raise IllegalMove(action) from exc
+        if not moved:
+            raise IllegalMove(action)
+        return token.state
+
+
+def _guard(name: str, test: Callable[[CaseToken], bool]) -> Callable[[Any], bool]:
+    def check(event: Any) -> bool:
+        return test(event.model)
+
+    check.__name__ = name
+    return check
+
+
+def compile_policy(policy: Policy) -> PolicyMachine:
+    stages = policy.stages
+    moves: list[Move] = []
+    spec: list[dict[str, Any]] = []
+
+    def add(action: str, source: str, dest: str, guard: str | None = None,
+            test: Callable[[CaseToken], bool] | None = None) -> None:
+        moves.append(Move(source, action, dest, guard))
+        entry: dict[str, Any] = {"trigger": action, "source": source, "dest": dest}
+        if test is not None:
+            entry["conditions"] = [_guard(guard or action, test)]
+        spec.append(entry)
+
+    for i, stage in enumerate(stages[:-1]):
+        kind = STAGE_KINDS[stage]
+        nxt = stages[i + 1]
+        assert kind.advance is not None
+        add(kind.advance, stage, nxt)
+        if kind.ret:
+            add(kind.ret, stage, RETURNED)
+            add("resubmit", RETURNED, stage, f"returned by {stage}",
+                lambda t, s=stage: t.return_stage == s)  # type: ignore[misc]
+        if kind.reject:
+            add(kind.reject, stage, REJECTED)
+        if kind.fail:
+            add(kind.fail, stage, NOT_PASSED)
+        if kind.is_notice:
+            add("object", stage, OBJECTION)
+            add("dismiss_objection", OBJECTION, stage, f"{stage} still open",
+                lambda t, s=stage: t.notice_stage == s and t.notice_open)  # type: ignore[misc]
+            add("dismiss_objection", OBJECTION, nxt, f"{stage} already closed",
+                lambda t, s=stage: t.notice_stage == s and not t.notice_open)  # type: ignore[misc]
+            # Only one uphold move per policy: any objection upheld rejects the case.
+            if not any(m.action == "uphold_objection" for m in moves):
+                add("uphold_objection", OBJECTION, REJECTED)
+
+    used = [s for s in ALL_STATES if s in set(stages) | {m.dest for m in moves}]
+    open_states = [s for s in used if s not in ENDED_STATES]
+    for source in open_states:
+        add("withdraw", source, WITHDRAWN)
+    if policy.cutoffs:
+        ended_by_cutoff = sorted({s for c in policy.cutoffs for s in c.ends}, key=stages.index)
+        for source in ended_by_cutoff:
+            add("expire", source, EXPIRED)
+        if RETURNED in used:
+            add("expire", RETURNED, EXPIRED)
+        if OBJECTION in used:
+            add("expire", OBJECTION, EXPIRED)
+    # Revoke from every state the graph has, ended ones included (CONTRACT §3: "any state, also
+    # after certification").
+    for source in [s for s in ALL_STATES if s in {m.source for m in moves} | {m.dest for m in moves}]:
+        if source != REVOKED:
+            add("revoke", source, REVOKED)
+
+    all_states = [s for s in ALL_STATES if s in {m.source for m in moves} | {m.dest for m in moves}]
+    machine = Machine(
+        model=None,
+        states=all_states,
+        transitions=spec,
+        initial="draft",
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+    table: dict[tuple[str, str], tuple[Move, ...]] = {}
+    for move in moves:
+        table[(move.source, move.action)] = (*table.get((move.source, move.action), ()), move)
+    return PolicyMachine(policy=policy, machine=machine, moves=tuple(moves), table=table)
+
+
+_MACHINES: dict[tuple[str, int], PolicyMachine] = {}
+
+
+def machine_for(policy: Policy) -> PolicyMachine:
+    """The one shared machine of a policy version (built once per process)."""
+    key = (policy.id, policy.version)
+    if key not in _MACHINES:
+        _MACHINES[key] = compile_policy(policy)
+    return _MACHINES[key]
+
+
+def mermaid_diagram(policy: Policy) -> str:
+    """A mermaid state diagram of the policy's machine (no graphviz needed)."""
+    from transitions.extensions import GraphMachine
+
+    pm = machine_for(policy)
+    spec = [{"trigger": m.action, "source": m.source, "dest": m.dest} for m in pm.moves]
+    graph = GraphMachine(
+        states=list(pm.states), transitions=spec, initial="draft",
+        auto_transitions=False, graph_engine="mermaid", title=policy.id,
+    )
+    return str(graph.get_graph().draw(None))

@@ -1,0 +1,364 @@
+"""Policies as data: typed, frozen objects loaded from the YAML files under ``states/policies/``.
+
+A policy is one round or standing scheme from one notice in ``shared/seeds/`` (CONTRACT §2). The
+YAML files are transcriptions of those notices; each rule in them cites its seed file and section.
+Loading validates every field; an error names the file and the field path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from states.vocabulary import NOTICE_OFFICE, STAGE_KINDS, STAGES, Role
+
+POLICY_DIR = Path(__file__).parent / "policies"
+
+Level = Literal["assistant", "intermediate", "senior"]
+EducationLevel = Literal["college", "bachelor", "second_bachelor", "master", "doctorate"]
+TITLE_LEVEL: dict[str, Level] = {"助理工程师": "assistant", "工程师": "intermediate", "高级工程师": "senior"}
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used. Names the file and the field."""
+
+    def __init__(self, file: str, field: str, message: str) -> None:
+        self.file, self.field, self.message = file, field, message
+        super().__init__(f"{file}: {field}: {message}")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(Frozen):
+    file: str
+    section: str
+
+
+class DistrictSet(Frozen):
+    """Districts given either as a list (`only`) or as the whole city less some (`all_except`)."""
+
+    only: tuple[str, ...] | None = None
+    all_except: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DistrictSet:
+        if (self.only is None) == (self.all_except is None):
+            raise ValueError("give exactly one of `only` or `all_except`")
+        return self
+
+    def covers(self, district: str) -> bool:
+        if self.only is not None:
+            return district in self.only
+        assert self.all_except is not None
+        return district not in self.all_except
+
+
+class Office(Frozen):
+    """A published office: where applicants and employers send things and whom they call."""
+
+    key: str
+    name: str
+    role: Role
+    address: str | None = None
+    phone: str | None = None
+    contact: str | None = None
+    district: str | None = None
+    source: Source
+
+
+class Scope(Frozen):
+    province: Literal["zhejiang", "jiangsu"]
+    city: str
+    districts: DistrictSet | None = None  # None: the whole city
+    industries: tuple[str, ...] = ()  # empty: any industry in the catalogue's series
+    excluded_specialties: tuple[str, ...] = ()
+    excluded_employer_kinds: tuple[str, ...] = ()
+    civil_servants_allowed: bool = True
+    id_types: tuple[Literal["resident_id", "hmt_permit", "foreign_work_permit", "passport"], ...]
+    source: Source
+
+
+class Window(Frozen):
+    """The filing window: `submit` is allowed from the start of `opens` to the end of `closes`."""
+
+    opens: dt.date
+    closes: dt.date | None  # None: a standing scheme that stays open
+    source: Source
+
+
+class Cutoff(Frozen):
+    """A hard cutoff: at the end of `date` every case still in one of `ends` expires (CONTRACT §4)."""
+
+    name: str
+    label: str
+    date: dt.date
+    ends: tuple[str, ...]
+    # Who must act before it: reminders go to them (issue 4).
+    reminds: tuple[Role, ...]
+    source: Source
+
+
+class Notice(Frozen):
+    working_days: int = Field(ge=1, le=30)
+    source: Source
+
+
+class CatalogueRow(Frozen):
+    no: int = Field(ge=1)
+    name_zh: str | None
+    name_en: str | None
+    abbreviation: str | None
+    issuer_zh: str | None
+    issuer_en: str | None
+    country: str | None
+    title: Literal["工程师", "助理工程师", "高级工程师"]
+    series: str
+
+    @property
+    def level(self) -> Level:
+        return TITLE_LEVEL[self.title]
+
+
+class Catalogue(Frozen):
+    source: str
+    rows: tuple[CatalogueRow, ...]
+
+    @field_validator("rows")
+    @classmethod
+    def _numbered_in_order(cls, rows: tuple[CatalogueRow, ...]) -> tuple[CatalogueRow, ...]:
+        for i, row in enumerate(rows, start=1):
+            if row.no != i:
+                raise ValueError(f"row {i} has 序号 {row.no}; rows must be numbered 1..N in order")
+        return rows
+
+    def row(self, no: int) -> CatalogueRow | None:
+        return self.rows[no - 1] if 1 <= no <= len(self.rows) else None
+
+
+class Committee(Frozen):
+    no: int
+    name: str
+    office: str
+    phones: tuple[str, ...]
+    series: str
+    districts: DistrictSet
+    scope_text: str
+
+
+class CommitteeTable(Frozen):
+    source: str
+    districts: tuple[str, ...]
+    committees: tuple[Committee, ...]
+
+    def deciding(self, district: str, series: str) -> Committee | None:
+        for committee in self.committees:
+            if committee.series == series and committee.districts.covers(district):
+                return committee
+        return None
+
+
+class Decider(Frozen):
+    """Who decides a level: one named body, one body per series, the Hangzhou committee table
+    (seed 003 附件2), or the applicant's district bureau (`{district}` is filled in)."""
+
+    committee: str | None = None
+    by_series: Mapping[str, str] | None = None
+    table: Literal["hangzhou-committees"] | None = None
+    district_bureau: str | None = None
+    source: Source
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Decider:
+        given = [x for x in (self.committee, self.by_series, self.table, self.district_bureau) if x]
+        if len(given) != 1:
+            raise ValueError("give exactly one of committee, by_series, table, district_bureau")
+        return self
+
+
+class LevelRule(Frozen):
+    """One level a policy can confer: the minimum full years of work after each education level
+    (a level not listed does not qualify), who decides it and who issues the certificate."""
+
+    years_after: Mapping[EducationLevel, int] | None  # None: the catalogue row alone decides (Wuxi)
+    decided_by: Decider
+    issued_by: Literal[Role.city, Role.application_point]
+    source: Source
+
+
+class FraudBar(Frozen):
+    years: int = Field(ge=1)
+    source: Source
+
+
+class Policy(Frozen):
+    id: str
+    version: int = Field(ge=1)
+    name: str
+    authority: str
+    document: str | None
+    issued: dt.date
+    source: Source
+    track: Literal["recognition", "assessment"]
+    standing: bool
+    # Years are counted to this date; None for a standing scheme (the day of submission).
+    reference_date: dt.date | None
+    scope: Scope
+    window: Window | None
+    cutoffs: tuple[Cutoff, ...]
+    stages: tuple[str, ...]
+    notices: Mapping[str, Notice]
+    levels: Mapping[Level, LevelRule]
+    fraud_bar: FraudBar
+    offices: tuple[Office, ...]
+    calendar_overrides: Mapping[dt.date, bool] = Field(default_factory=dict)
+    # Filled in by the loader from the separate catalogue and committee files.
+    catalogue: Catalogue
+    committee_table: CommitteeTable | None = None
+    # Linping's assessment conditions (seed 002 附件1/附件2); None for recognition.
+    assessment: Mapping[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        for i, stage in enumerate(self.stages):
+            if stage not in STAGES:
+                raise ValueError(f"stages[{i}]: unknown stage {stage!r}; known: {', '.join(STAGES)}")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError("stages: a stage appears twice")
+        if not self.stages or self.stages[0] != "draft" or self.stages[-1] != "certified":
+            raise ValueError("stages: must start with draft and end with certified")
+        for stage in self.stages:
+            if STAGE_KINDS[stage].is_notice and stage not in self.notices:
+                raise ValueError(f"notices: stage {stage} is a public notice but has no length")
+        for name in self.notices:
+            if name not in self.stages or not STAGE_KINDS[name].is_notice:
+                raise ValueError(f"notices.{name}: not a notice stage of this policy")
+        for i, cutoff in enumerate(self.cutoffs):
+            for stage in cutoff.ends:
+                if stage not in self.stages:
+                    raise ValueError(f"cutoffs[{i}].ends: {stage!r} is not a stage of this policy")
+        if self.standing != (self.reference_date is None):
+            raise ValueError("reference_date: required for a round, absent for a standing scheme")
+        if self.standing and self.cutoffs:
+            raise ValueError("cutoffs: a standing scheme has no round cutoffs")
+        if self.track == "assessment" and not self.assessment:
+            raise ValueError("assessment: an assessment policy needs its assessment conditions")
+        return self
+
+    # ---- derived facts -------------------------------------------------------------------
+    def next_stage(self, stage: str) -> str | None:
+        i = self.stages.index(stage)
+        return self.stages[i + 1] if i + 1 < len(self.stages) else None
+
+    @cached_property
+    def notice_offices(self) -> dict[str, Role]:
+        return {s: NOTICE_OFFICE[s] for s in self.notices}
+
+    def office(self, key: str) -> Office | None:
+        return next((o for o in self.offices if o.key == key), None)
+
+    def cutoff_ending(self, stage: str) -> Cutoff | None:
+        """The first cutoff that ends `stage`, if any."""
+        for cutoff in sorted(self.cutoffs, key=lambda c: c.date):
+            if stage in cutoff.ends:
+                return cutoff
+        return None
+
+
+# ---- loading ------------------------------------------------------------------------------
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(path.name, "(file)", f"cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise PolicyError(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_policy(path: Path, directory: Path | None = None) -> Policy:
+    """Load one policy file, with its catalogue and committee table, and validate it."""
+    directory = directory or path.parent
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise PolicyError(path.name, "(top level)", "must be a mapping of fields")
+    data = dict(raw)
+    pid = data.get("id")
+    if not isinstance(pid, str):
+        raise PolicyError(path.name, "id", "missing or not text")
+    if path.stem != pid:
+        raise PolicyError(path.name, "id", f"{pid!r} does not match the file name")
+    cat_path = directory / "catalogues" / f"{pid}.yaml"
+    # An assessment round has no catalogue of qualifications (seed 002).
+    catalogue_raw = _read_yaml(cat_path) if cat_path.exists() else {"source": "none", "rows": []}
+    try:
+        data["catalogue"] = Catalogue.model_validate(catalogue_raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise PolicyError(cat_path.name, _field_path(err["loc"]), err["msg"]) from exc
+    table = data.pop("committee_table_file", None)
+    if table is not None:
+        table_path = directory / str(table)
+        try:
+            data["committee_table"] = CommitteeTable.model_validate(_read_yaml(table_path))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise PolicyError(table_path.name, _field_path(err["loc"]), err["msg"]) from exc
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return_msg = err["msg"].removeprefix("Value error, ")
+        raise PolicyError(path.name, _field_path(err["loc"]), return_msg) from exc
+
+
+POLICY_IDS: tuple[str, ...] = (
+    "hz-recognition-2025h1",
+    "yh-recognition-2024",
+    "lp-assessment-2022",
+    "hz-recognition-2022",
+    "wx-recognition-2022",
+)
+
+
+def load_policies(directory: Path = POLICY_DIR) -> dict[str, Policy]:
+    """Every policy in `directory`, keyed by id, in the contract's order."""
+    found = {p.stem: p for p in sorted(directory.glob("*.yaml")) if p.stem != "hangzhou-committees"}
+    policies = {pid: load_policy(path, directory) for pid, path in found.items()}
+    ordered = {pid: policies[pid] for pid in POLICY_IDS if pid in policies}
+    ordered.update({pid: p for pid, p in policies.items() if pid not in ordered})
+    return ordered
+
+
+_CACHE: dict[str, Policy] | None = None
+
+
+def policies() -> dict[str, Policy]:
+    """The shipped policies, loaded once per process (they are immutable)."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = load_policies()
+    return _CACHE
+
+
+def get_policy(policy_id: str) -> Policy:
+    known = policies()
+    if policy_id not in known:
+        raise KeyError(f"unknown policy {policy_id!r}; known: {', '.join(known)}")
+    return known[policy_id]
