@@ -1,0 +1,200 @@
+"""SQLModel tables: plain records, no rules (the rules live in ``states/`` and ``workflow/``).
+
+States are stored as plain strings (never database enums). Every time column is timezone-aware
+on both backends: SQLite hands back naive values, so :class:`AwareDateTime` stores UTC and
+attaches UTC on the way out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# The states in which a case waits for a public notice to close by itself. The partial index
+# below covers exactly these, so the sweep for due notices never scans closed cases.
+NOTICE_STATES = ("employer_notice", "qualification_notice", "result_notice")
+_NOTICE_STATES_SQL = ", ".join(f"'{s}'" for s in NOTICE_STATES)
+
+
+class AwareDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime on every backend, stored as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an aware column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _aware(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(MutableDict.as_mutable(JSON()), nullable=False))
+
+
+class Applicant(SQLModel, table=True):
+    __tablename__ = "applicants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_type: str = Field(max_length=32)
+    id_number: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime | None = _aware(nullable=False)
+
+
+class Case(SQLModel, table=True):
+    """One application. `version` increases by one with every transition (compare-and-set)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # At most one active case per person and policy (CONTRACT §3): `active_key` is set to
+        # "<policy>|<id number>" while the case is active and NULL otherwise.
+        UniqueConstraint("active_key", name="uq_cases_active_key"),
+        Index("ix_cases_policy_state", "policy_id", "state"),
+        Index("ix_cases_district_state", "district", "state"),
+        Index("ix_cases_employer", "employer"),
+        Index(
+            "ix_cases_open_notices",
+            "notice_closes_at",
+            postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+            sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(max_length=64)
+    policy_version: int
+    applicant_id: int = Field(foreign_key="applicants.id", index=True)
+    id_number: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=100, index=True)
+    state: str = Field(max_length=32)
+    version: int = 0
+    active_key: str | None = Field(default=None, max_length=128)
+    district: str | None = Field(default=None, max_length=64)
+    employer: str | None = Field(default=None, max_length=200)
+    specialty: str | None = Field(default=None, max_length=100)
+    series: str | None = Field(default=None, max_length=64)
+    level: str | None = Field(default=None, max_length=32)
+    title: str | None = Field(default=None, max_length=32)
+    committee: str | None = Field(default=None, max_length=200)
+    return_stage: str | None = Field(default=None, max_length=32)
+    notice_stage: str | None = Field(default=None, max_length=32)
+    notice_opened_at: dt.datetime | None = _aware()
+    notice_closes_at: dt.datetime | None = _aware()
+    submitted_at: dt.datetime | None = _aware()
+    created_at: dt.datetime | None = _aware(nullable=False)
+    updated_at: dt.datetime | None = _aware(nullable=False)
+    data: dict[str, Any] = _json()
+    eligibility: dict[str, Any] = _json()
+
+
+class History(SQLModel, table=True):
+    """Append-only: one row per transition, written in the transition's own transaction.
+    `seq` is the case's version after the move, so (case_id, seq) is unique by construction."""
+
+    __tablename__ = "history"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_history_case_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    seq: int
+    at: dt.datetime | None = _aware(nullable=False)
+    actor_role: str = Field(max_length=32)
+    actor_id: str | None = Field(default=None, max_length=100)
+    action: str = Field(max_length=32)
+    from_state: str = Field(max_length=32)
+    to_state: str = Field(max_length=32)
+    reason: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+
+
+class ScheduledEvent(SQLModel, table=True):
+    """A round-level due time (a cutoff or a reminder). `done_at` is set, in the same transaction
+    as its effects, by the tick that applies it; a row with `done_at` set is never applied again."""
+
+    __tablename__ = "scheduled_events"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "kind", "name", name="uq_scheduled_events_key"),
+        Index("ix_scheduled_events_pending", "due_at", postgresql_where=text("done_at IS NULL"),
+              sqlite_where=text("done_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # "cutoff" | "reminder"
+    name: str = Field(max_length=100)
+    due_at: dt.datetime | None = _aware(nullable=False)
+    payload: dict[str, Any] = _json()
+    done_at: dt.datetime | None = _aware()
+    affected: int | None = None
+
+
+class Bar(SQLModel, table=True):
+    """A fraud bar: the person may not submit in years from_year..to_year (CONTRACT §4)."""
+
+    __tablename__ = "bars"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(max_length=64, index=True)
+    from_year: int
+    to_year: int
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    reason: str | None = None
+    created_at: dt.datetime | None = _aware(nullable=False)
+
+
+class Notification(SQLModel, table=True):
+    """The transactional outbox: written with the transition, delivered later by `zcflow deliver`."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_pending", "next_attempt_at", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+        Index("ix_notifications_case", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    template: str = Field(max_length=64)
+    channel: str = Field(max_length=16)  # "sms" | "email" | "inapp"
+    recipient_role: str = Field(max_length=32)
+    recipient: str | None = Field(default=None, max_length=200)
+    context: dict[str, Any] = _json()
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _aware()
+    created_at: dt.datetime | None = _aware(nullable=False)
+    sent_at: dt.datetime | None = _aware()
+    last_error: str | None = None
+
+
+class User(SQLModel, table=True):
+    """An administrator of the web UI. `scope` limits what the user sees (CONTRACT §8)."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=32)
+    scope: dict[str, Any] = _json()
+    created_at: dt.datetime | None = _aware(nullable=False)
