@@ -1,0 +1,286 @@
+"""What time does to cases: notice closings, cutoffs and reminders (CONTRACT §4).
+
+Due times are rows in our own tables: a case's `notice_closes_at`, and `scheduled_events` for a
+round's cutoffs and reminders. ``tick(now)`` applies everything due up to `now`, earliest first;
+at one instant notice closings apply before cutoffs, and cutoffs before reminders. It is
+idempotent: every write is guarded by the case's state (and claimed with ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), and an event row is marked done in the transaction that applies its
+last batch, so running it twice, or in two processes at once, changes nothing the second time.
+
+Sweeps are set-based: a batch of cases moves with one UPDATE, one INSERT … SELECT into history and
+one into the outbox, whatever the batch size — never one ORM object per case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Select, and_, func, insert, literal, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from states.calendar import end_of_day, latest_approval_day, reminder_days
+from states.calendar.timeutil import SHANGHAI
+from states.policy import Cutoff, Policy, get_policy, policies
+from states.vocabulary import EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
+from storage import repo
+from storage.tables import NOTICE_STATES
+from workflow.engine import calendar_for
+from workflow.notify import CHANNEL_FOR
+
+BATCH = 5000
+REMINDER_HOUR = 9  # reminders go out at 09:00 local on their day
+KIND_ORDER = {"cutoff": 0, "reminder": 1}
+
+cases, history, notifications, events = repo.cases, repo.history, repo.notifications, repo.scheduled_events
+
+
+@dataclass
+class TickReport:
+    notices_closed: int = 0
+    expired: dict[str, int] = field(default_factory=dict)  # "<policy>:<cutoff>" -> cases
+    reminders: int = 0
+    events_applied: list[str] = field(default_factory=list)
+
+    @property
+    def moved(self) -> int:
+        return self.notices_closed + sum(self.expired.values())
+
+
+# ---- the round's due times --------------------------------------------------------------------
+
+def round_events(policy: Policy) -> list[dict[str, Any]]:
+    """The scheduled_events rows of a policy: each cutoff, and reminders 3 and 1 working days before
+    it (issue 4), plus the employer's last approval day (最晚审核日) before the employer cutoff."""
+    cal = calendar_for(policy)
+    rows: list[dict[str, Any]] = []
+    for cutoff in policy.cutoffs:
+        rows.append({"policy_id": policy.id, "kind": "cutoff", "name": cutoff.name,
+                     "due_at": end_of_day(cutoff.date), "payload": {"cutoff": cutoff.name}})
+        for offset, day in zip((3, 1), reminder_days(cutoff.date, cal, (3, 1)), strict=True):
+            rows.append({"policy_id": policy.id, "kind": "reminder", "name": f"{cutoff.name}-{offset}wd",
+                         "due_at": at_hour(day), "payload": {"cutoff": cutoff.name, "working_days": offset}})
+        if "employer_notice" in policy.notices and "employer_review" in cutoff.ends:
+            last = latest_approval_day(cutoff.date, policy.notices["employer_notice"].working_days, cal)
+            rows.append({"policy_id": policy.id, "kind": "reminder", "name": f"{cutoff.name}-last-approval",
+                         "due_at": at_hour(last),
+                         "payload": {"cutoff": cutoff.name, "latest_approval_day": last.isoformat()}})
+    return rows
+
+
+def at_hour(day: dt.date, hour: int = REMINDER_HOUR) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
+
+
+def ensure_schedule(db: Engine, policy_ids: Iterable[str] | None = None) -> int:
+    """Write the due times of every policy's round (idempotent). Returns how many were added."""
+    chosen = [get_policy(p) for p in policy_ids] if policy_ids is not None else list(policies().values())
+    with db.begin() as conn:
+        return repo.upsert_scheduled_events(conn, [r for p in chosen for r in round_events(p)])
+
+
+# ---- tick ---------------------------------------------------------------------------------
+
+def next_due(db: Engine) -> dt.datetime | None:
+    """The earliest pending due time, for the scheduler to wake at."""
+    with db.connect() as conn:
+        a = conn.execute(select(func.min(cases.c.notice_closes_at)).where(cases.c.state.in_(NOTICE_STATES)))
+        b = conn.execute(select(func.min(events.c.due_at)).where(events.c.done_at.is_(None)))
+        times = [t for t in (a.scalar(), b.scalar()) if t is not None]
+    return min(times).replace(tzinfo=dt.UTC) if times and min(times).tzinfo is None else (
+        min(times) if times else None)
+
+
+def tick(db: Engine, now: dt.datetime) -> TickReport:
+    """Apply everything due at or before `now`, in due order."""
+    report = TickReport()
+    while True:
+        with db.connect() as conn:
+            t_notice = conn.execute(select(func.min(cases.c.notice_closes_at)).where(and_(
+                cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at <= now))).scalar()
+            t_event = conn.execute(select(func.min(events.c.due_at)).where(and_(
+                events.c.done_at.is_(None), events.c.due_at <= now))).scalar()
+        t_notice = _aware(t_notice)
+        t_event = _aware(t_event)
+        if t_notice is None and t_event is None:
+            return report
+        if t_notice is not None and (t_event is None or t_notice <= t_event):
+            report.notices_closed += close_notices(db, t_notice)
+            continue
+        assert t_event is not None
+        with db.connect() as conn:
+            due = conn.execute(select(events).where(and_(events.c.done_at.is_(None),
+                                                         events.c.due_at == t_event))).all()
+        for event in sorted(due, key=lambda e: (KIND_ORDER.get(e.kind, 9), e.id)):
+            if event.kind == "cutoff":
+                n = apply_cutoff(db, event.id)
+                if n is not None:
+                    report.expired[f"{event.policy_id}:{event.name}"] = n
+                    report.events_applied.append(f"{event.policy_id}:{event.name}")
+            elif event.kind == "reminder":
+                n = apply_reminder(db, event.id)
+                if n is not None:
+                    report.reminders += n
+                    report.events_applied.append(f"{event.policy_id}:{event.name}")
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+def _claim(conn: Connection, stmt: Select[Any]) -> list[Any]:
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=cases)
+    return list(conn.execute(stmt.limit(BATCH)))
+
+
+def _move_batch(conn: Connection, ids: list[int], from_state: str, to_state: str, action: str,
+                at: Any, reason: str | None, extra: dict[str, Any], templates: list[str]) -> int:
+    """Move the claimed cases `ids` (all in `from_state`) with one statement per table."""
+    if not ids:
+        return 0
+    where = and_(cases.c.id.in_(ids), cases.c.state == from_state)
+    src = select(
+        cases.c.id, cases.c.version + 1, at, literal(Role.system.value), literal(action),
+        cases.c.state, literal(to_state), literal(reason),
+    ).where(where)
+    conn.execute(insert(history).from_select(
+        ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"], src))
+    for template in templates:
+        ctx = {"action": action, "from": from_state, "to": to_state, **({"reason": reason} if reason else {})}
+        conn.execute(insert(notifications).from_select(
+            ["case_id", "template", "channel", "recipient_role", "recipient", "context", "status", "attempts",
+             "next_attempt_at", "created_at"],
+            select(cases.c.id, literal(template), literal(CHANNEL_FOR[Role.applicant]),
+                   literal(Role.applicant.value), cases.c.name, literal(ctx, JSON), literal("pending"),
+                   literal(0), at, at).where(where)))
+    result = conn.execute(update(cases).where(where).values(
+        state=to_state, version=cases.c.version + 1, updated_at=at, **extra))
+    return int(result.rowcount)
+
+
+def close_notices(db: Engine, up_to: dt.datetime) -> int:
+    """Close every notice due at or before `up_to`; each case moves on to its next stage."""
+    moved = 0
+    while True:
+        with db.begin() as conn:
+            claimed = _claim(conn, select(cases.c.id, cases.c.policy_id, cases.c.state).where(and_(
+                cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at <= up_to)).order_by(
+                cases.c.notice_closes_at, cases.c.id))
+            if not claimed:
+                return moved
+            groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for row in claimed:
+                groups[(row.policy_id, row.state)].append(row.id)
+            for (policy_id, state), ids in groups.items():
+                nxt = get_policy(policy_id).next_stage(state)
+                assert nxt is not None
+                templates = ["notice_closed"] + {"fee_payment": ["fee_due"],
+                                                 "mail_in": ["mail_in_instructions"]}.get(nxt, [])
+                clear = {"notice_stage": None, "notice_opened_at": None, "notice_closes_at": None}
+                # The history time is the notice's own close, also when a tick runs late.
+                moved += _move_batch(conn, ids, state, nxt, "notice_closed", cases.c.notice_closes_at, None,
+                                     clear, templates)
+
+
+def _cutoff_of(event: Any) -> tuple[Policy, Cutoff]:
+    policy = get_policy(event.policy_id)
+    name = event.payload.get("cutoff", event.name)
+    return policy, next(c for c in policy.cutoffs if c.name == name)
+
+
+def _ended_by(policy_id: str, stages: tuple[str, ...]) -> Any:
+    return and_(cases.c.policy_id == policy_id, or_(
+        cases.c.state.in_([s for s in stages]),
+        and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
+        and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)),
+    ))
+
+
+def _lock_event(conn: Connection, event_id: int) -> Any:
+    stmt = select(events).where(events.c.id == event_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def apply_cutoff(db: Engine, event_id: int) -> int | None:
+    """Expire every case the cutoff ends, in batches; None if another tick already applied it."""
+    total = 0
+    while True:
+        with db.begin() as conn:
+            event = _lock_event(conn, event_id)
+            if event is None or event.done_at is not None:
+                return None if total == 0 else total
+            policy, cutoff = _cutoff_of(event)
+            claimed = _claim(conn, select(cases.c.id, cases.c.state).where(
+                _ended_by(policy.id, cutoff.ends)).order_by(cases.c.id))
+            if not claimed:
+                conn.execute(update(events).where(events.c.id == event_id).values(
+                    done_at=event.due_at, affected=(event.affected or 0) + total))
+                return total
+            reason = (f"{cutoff.label}（{cutoff.date.isoformat()}）已过 — cutoff {cutoff.name} passed "
+                      f"({cutoff.source.file} {cutoff.source.section})")
+            by_state: dict[str, list[int]] = defaultdict(list)
+            for row in claimed:
+                by_state[row.state].append(row.id)
+            for state, ids in by_state.items():
+                total += _move_batch(conn, ids, state, EXPIRED, "expire", literal(event.due_at), reason,
+                                     {"active_key": None, "notice_stage": None, "notice_opened_at": None,
+                                      "notice_closes_at": None}, ["expired"])
+
+
+def _reminder_recipient(policy: Policy, cutoff: Cutoff, state: str) -> Role | None:
+    """Who must act on a case in `state` before `cutoff`: the applicant for a draft or a returned
+    case, nobody while a notice runs, otherwise the office the cutoff names."""
+    if state in ("draft", RETURNED):
+        return Role.applicant
+    if STAGE_KINDS[state].is_notice:
+        return None
+    return cutoff.reminds[0] if cutoff.reminds else None
+
+
+def apply_reminder(db: Engine, event_id: int) -> int | None:
+    with db.begin() as conn:
+        event = _lock_event(conn, event_id)
+        if event is None or event.done_at is not None:
+            return None
+        policy, cutoff = _cutoff_of(event)
+        last_approval = event.payload.get("latest_approval_day")
+        stages = ("employer_review",) if last_approval else cutoff.ends
+        sent = 0
+        for state in (*stages, RETURNED):
+            cond = (and_(cases.c.policy_id == policy.id, cases.c.state == RETURNED,
+                         cases.c.return_stage.in_(cutoff.ends)) if state == RETURNED
+                    else and_(cases.c.policy_id == policy.id, cases.c.state == state))
+            if state == RETURNED and last_approval:
+                continue
+            role = _reminder_recipient(policy, cutoff, state)
+            if role is None:
+                continue
+            recipient = {Role.applicant: cases.c.name, Role.employer: cases.c.employer}.get(
+                role, cases.c.district)
+            ctx = {"cutoff": cutoff.name, "cutoff_label": cutoff.label, "cutoff_date": cutoff.date.isoformat(),
+                   "working_days": event.payload.get("working_days"), "latest_approval_day": last_approval
+                   or _last_approval(policy, cutoff)}
+            result = conn.execute(insert(notifications).from_select(
+                ["case_id", "template", "channel", "recipient_role", "recipient", "context", "status",
+                 "attempts", "next_attempt_at", "created_at"],
+                select(cases.c.id, literal("deadline_reminder"), literal(CHANNEL_FOR[role]), literal(role.value),
+                       recipient, literal(ctx, JSON), literal("pending"), literal(0), literal(event.due_at),
+                       literal(event.due_at)).where(cond)))
+            sent += int(result.rowcount)
+        conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at, affected=sent))
+        return sent
+
+
+def _last_approval(policy: Policy, cutoff: Cutoff) -> str | None:
+    if "employer_notice" in policy.notices and "employer_review" in cutoff.ends:
+        days = policy.notices["employer_notice"].working_days
+        return latest_approval_day(cutoff.date, days, calendar_for(policy)).isoformat()
+    return None

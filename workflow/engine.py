@@ -1,0 +1,283 @@
+"""The engine: passive, owns no clock. ``fire(case, action, actor, now)`` moves one case; the
+scheduler and the simulator call ``tick(now)`` (workflow/deadlines.py) for what time does.
+
+Every move is one database transaction: a compare-and-set UPDATE on (state, version), the history
+row, and the outbox rows. If any of them fails, none of them happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from states.applicant import ApplicantFiling
+from states.calendar import ChineseCalendar, end_of_day, local_date, notice_close
+from states.eligibility import BarInfo, EligibilityResult, evaluate
+from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
+from states.policy import Policy, get_policy
+from states.vocabulary import (
+    ACTIONS,
+    ENDED_STATES,
+    OBJECTION,
+    REASON_REQUIRED,
+    RETURNED,
+    REVOKED,
+    STAGE_KINDS,
+    Role,
+)
+from storage import repo
+from workflow import notify
+from workflow.clock import require_aware
+from workflow.errors import (
+    Barred,
+    Conflict,
+    DuplicateApplication,
+    IllegalTransition,
+    Ineligible,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    WindowClosed,
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: Role
+    id: str | None = None
+
+    @classmethod
+    def parse(cls, role: str, actor_id: str | None = None) -> Actor:
+        try:
+            return cls(Role(role), actor_id)
+        except ValueError as exc:
+            raise InvalidInput(f"actor: unknown role {role!r}; roles: {', '.join(r.value for r in Role)}",
+                               field="actor") from exc
+
+
+SYSTEM = Actor(Role.system)
+
+
+@dataclass(frozen=True)
+class Transition:
+    case_id: int
+    action: str
+    from_state: str
+    to_state: str
+    at: dt.datetime
+    actor: Actor
+    reason: str | None
+    version: int
+
+
+_CALENDARS: dict[tuple[str, int], ChineseCalendar] = {}
+
+
+def calendar_for(policy: Policy) -> ChineseCalendar:
+    """The working-day calendar of a policy: the State Council schedule plus the policy's overrides."""
+    key = (policy.id, policy.version)
+    if key not in _CALENDARS:
+        _CALENDARS[key] = ChineseCalendar(overrides=dict(policy.calendar_overrides))
+    return _CALENDARS[key]
+
+
+def active_key(policy_id: str, id_number: str) -> str:
+    return f"{policy_id}|{id_number}"
+
+
+def bars_of(conn: Connection, id_number: str) -> list[BarInfo]:
+    return [BarInfo(from_year=b.from_year, to_year=b.to_year) for b in repo.bars_for(conn, id_number)]
+
+
+def token_of(case: Any, now: dt.datetime) -> CaseToken:
+    closes = case.notice_closes_at
+    return CaseToken(
+        state=case.state,
+        return_stage=case.return_stage,
+        notice_stage=case.notice_stage,
+        notice_open=closes is None or now < closes,
+    )
+
+
+def describe_refusal(pm: PolicyMachine, case: Any, action: str) -> str:
+    allowed = pm.actions_from(case.state)
+    return (f"case {case.id} is in state {case.state!r}; action {action!r} is not allowed there "
+            f"(allowed: {', '.join(allowed) or 'nothing'})")
+
+
+class Workflow:
+    """The engine over one database."""
+
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    # ---- creating ------------------------------------------------------------------------
+    def create_case(self, policy_id: str, filing: ApplicantFiling, now: dt.datetime,
+                    actor: Actor = Actor(Role.admin)) -> int:
+        """A new case in `draft` (CONTRACT §3: named in a scenario or created by an administrator)."""
+        require_aware(now, "now")
+        try:
+            policy = get_policy(policy_id)
+        except KeyError as exc:
+            raise InvalidInput(str(exc.args[0]), field="policy") from exc
+        with self.db.begin() as conn:
+            applicant_id = repo.insert_applicant(conn, {
+                "id_type": filing.id_type, "id_number": filing.id_number, "name": filing.name,
+                "phone": filing.phone, "email": filing.email, "created_at": now,
+            })
+            case_id = repo.insert_case(conn, {
+                "policy_id": policy.id, "policy_version": policy.version, "applicant_id": applicant_id,
+                "id_number": filing.id_number, "name": filing.name, "state": "draft", "version": 0,
+                "district": filing.district, "employer": filing.employer, "specialty": filing.specialty,
+                "created_at": now, "updated_at": now, "data": filing.model_dump(mode="json"),
+                "eligibility": {},
+            })
+            repo.insert_history(conn, [{
+                "case_id": case_id, "seq": 0, "at": now, "actor_role": actor.role.value, "actor_id": actor.id,
+                "action": "create", "from_state": "", "to_state": "draft", "reason": None,
+            }])
+        return case_id
+
+    # ---- moving --------------------------------------------------------------------------
+    def fire(self, case_id: int, action: str, actor: Actor, now: dt.datetime,
+             reason: str | None = None) -> Transition:
+        require_aware(now, "now")
+        if action not in ACTIONS:
+            raise InvalidInput(f"action: unknown action {action!r}; actions: {', '.join(ACTIONS)}",
+                               field="action")
+        reason = reason.strip() if reason else None
+        if action in REASON_REQUIRED and not reason:
+            raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason")
+        if reason and len(reason) > 2000:
+            raise InvalidInput("reason: at most 2000 characters", field="reason")
+        try:
+            with self.db.begin() as conn:
+                return self._fire(conn, case_id, action, actor, now, reason)
+        except IntegrityError as exc:
+            if "active_key" in str(exc.orig) or "uq_cases_active_key" in str(exc.orig):
+                raise DuplicateApplication(
+                    f"case {case_id}: this person already has an active application in this policy",
+                    case=case_id) from exc
+            if "uq_history_case_seq" in str(exc.orig) or "history.case_id, history.seq" in str(exc.orig):
+                raise Conflict(f"case {case_id} was changed by someone else at the same moment; reload and "
+                               "try again", case=case_id) from exc
+            raise
+
+    def _fire(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
+              reason: str | None) -> Transition:
+        case = repo.load_case(conn, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} does not exist", case=case_id)
+        policy = get_policy(case.policy_id)
+        pm = machine_for(policy)
+        token = token_of(case, now)
+        if (case.state, action) not in pm.table:
+            raise IllegalTransition(describe_refusal(pm, case, action), case=case_id, state=case.state,
+                                    action=action, allowed=pm.actions_from(case.state))
+        roles = pm.roles_for(token, action, level=case.level)
+        if actor.role not in roles:
+            raise NotPermitted(
+                f"case {case_id} is in state {case.state!r}; action {action!r} may be taken by "
+                f"{', '.join(r.value for r in roles) or 'nobody'}, not by {actor.role.value}",
+                case=case_id, state=case.state, action=action, allowed_roles=[r.value for r in roles])
+        values: dict[str, Any] = {"updated_at": now}
+        if action == "submit":
+            values.update(self._check_submit(conn, policy, case, now))
+        elif action == "resubmit":
+            self._check_resubmit(policy, case, now)
+        source = case.state
+        try:
+            dest = pm.apply(token, action)
+        except IllegalMove as exc:
+            raise IllegalTransition(describe_refusal(pm, case, action), case=case_id, state=case.state,
+                                    action=action) from exc
+        values.update(self._effects(policy, case, source, dest, now))
+        values["state"] = dest
+        if not repo.cas_update_case(conn, case_id, case.state, case.version, values):
+            raise Conflict(f"case {case_id} was changed by someone else (expected state {case.state!r}, "
+                           f"version {case.version}); reload and try again", case=case_id)
+        repo.insert_history(conn, [{
+            "case_id": case_id, "seq": case.version + 1, "at": now, "actor_role": actor.role.value,
+            "actor_id": actor.id, "action": action, "from_state": source, "to_state": dest, "reason": reason,
+        }])
+        repo.insert_notifications(conn, notify.for_transition(case, action, source, dest, now, reason))
+        if dest == REVOKED:
+            year = local_date(now).year
+            repo.insert_bar(conn, {
+                "id_number": case.id_number, "from_year": year + 1, "to_year": year + policy.fraud_bar.years,
+                "case_id": case_id, "reason": reason, "created_at": now,
+            })
+        return Transition(case_id, action, source, dest, now, actor, reason, case.version + 1)
+
+    def _check_submit(self, conn: Connection, policy: Policy, case: Any, now: dt.datetime) -> dict[str, Any]:
+        today = local_date(now)
+        window = policy.window
+        if window is not None and (today < window.opens or (window.closes and today > window.closes)):
+            span = f"{window.opens} to {window.closes}" if window.closes else f"from {window.opens}"
+            raise WindowClosed(f"case {case.id}: the filing window of {policy.id} is {span} "
+                               f"({window.source.file} {window.source.section}); today is {today}",
+                               case=case.id)
+        bars = bars_of(conn, case.id_number)
+        for bar in bars:
+            if bar.from_year <= today.year <= bar.to_year:
+                raise Barred(f"case {case.id}: this person is barred from applying in {bar.from_year}–"
+                             f"{bar.to_year} after fraud (CONTRACT §4)", case=case.id)
+        key = active_key(policy.id, case.id_number)
+        other = repo.active_case_of(conn, key)
+        if other is not None:
+            raise DuplicateApplication(f"case {case.id}: this person already has active case {other} in "
+                                       f"{policy.id}", case=case.id, other=other)
+        filing = ApplicantFiling.model_validate(case.data)
+        result: EligibilityResult = evaluate(policy, filing, as_of=today if policy.standing else None, bars=bars)
+        if not result.eligible:
+            codes = ", ".join(r.code for r in result.reasons)
+            raise Ineligible(f"case {case.id} is not eligible for {policy.id}: {codes}", case=case.id,
+                             reasons=[{"code": r.code, "message": r.message} for r in result.reasons])
+        return {
+            "active_key": key, "submitted_at": now, "level": result.level, "title": result.title,
+            "series": result.series, "committee": result.committee, "eligibility": result.to_json(),
+        }
+
+    def _check_resubmit(self, policy: Policy, case: Any, now: dt.datetime) -> None:
+        # CONTRACT §3: resubmit stays open until the cutoff of the stage that returned the case.
+        cutoff = policy.cutoff_ending(case.return_stage) if case.return_stage else None
+        if cutoff is not None and now >= end_of_day(cutoff.date):
+            raise WindowClosed(f"case {case.id}: the {cutoff.name} cutoff ({cutoff.label}, {cutoff.date}) "
+                               f"has passed; a case returned by {case.return_stage} can no longer be "
+                               "resubmitted", case=case.id)
+
+    def _effects(self, policy: Policy, case: Any, source: str, dest: str, now: dt.datetime) -> dict[str, Any]:
+        """The columns a move sets besides the state: notice times, return stage, activity."""
+        values: dict[str, Any] = {}
+        if dest == RETURNED:
+            values["return_stage"] = source
+        elif source == RETURNED:
+            values["return_stage"] = None
+        if dest == OBJECTION:
+            values["notice_stage"] = source  # the notice it suspends; its close time stays
+        elif STAGE_KINDS.get(dest) and STAGE_KINDS[dest].is_notice:
+            if source != OBJECTION:  # a dismissed objection resumes the notice until its original close
+                days = policy.notices[dest].working_days
+                values.update(notice_stage=dest, notice_opened_at=now,
+                              notice_closes_at=notice_close(now, days, calendar_for(policy)))
+        else:
+            values.update(notice_stage=None, notice_opened_at=None, notice_closes_at=None)
+        if dest in ENDED_STATES:
+            values["active_key"] = None
+        return values
+
+    # ---- reading -------------------------------------------------------------------------
+    def case(self, case_id: int) -> Any:
+        with self.db.connect() as conn:
+            found = repo.load_case(conn, case_id)
+        if found is None:
+            raise NotFound(f"case {case_id} does not exist", case=case_id)
+        return found
+
+    def allowed_actions(self, case_id: int) -> list[str]:
+        case = self.case(case_id)
+        return machine_for(get_policy(case.policy_id)).actions_from(case.state)
