@@ -1,0 +1,265 @@
+"""The scenario file format (CONTRACT §6), validated before anything runs.
+
+Every problem is reported with its field path and, where the YAML gives one, its line:
+unknown policy, action, actor or case key; duplicate keys; impossible dates; steps out of order;
+wrong types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from states.applicant import ApplicantFiling
+from states.policy import load_yaml_text, policies
+from states.vocabulary import ACTIONS, ALL_STATES, Role
+from workflow.errors import ERROR_CODES
+
+TEMPLATES = ("submitted", "returned", "rejected", "notice_opened", "notice_closed", "objection",
+             "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked")
+ERROR_NAMES = tuple(c for c in ERROR_CODES if c != "not_found")
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario file; `problems` are lines such as 'steps[2].action (line 14): …'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("give the time with an offset, e.g. 2025-03-20T10:00:00+08:00")
+    return value
+
+
+class Step(Strict):
+    at: dt.datetime
+    case: str
+    action: str
+    actor: str
+    actor_id: str | None = None
+    reason: str | None = None
+    expect_error: str | None = None
+
+    _at = field_validator("at")(_aware)
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, v: str) -> str:
+        if v not in ACTIONS:
+            raise ValueError(f"unknown action {v!r}")
+        return v
+
+    @field_validator("actor")
+    @classmethod
+    def _known_actor(cls, v: str) -> str:
+        if v not in {r.value for r in Role}:
+            raise ValueError(f"unknown actor {v!r}; actors: {', '.join(r.value for r in Role)}")
+        return v
+
+    @field_validator("expect_error")
+    @classmethod
+    def _known_error(cls, v: str | None) -> str | None:
+        if v is not None and v not in ERROR_NAMES:
+            raise ValueError(f"unknown error code {v!r}; codes: {', '.join(ERROR_NAMES)}")
+        return v
+
+
+class Expectation(Strict):
+    at: dt.datetime | None = None
+    case: str
+    state: str | None = None
+    notified: str | None = None
+    not_notified: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: dt.datetime | None) -> dt.datetime | None:
+        return _aware(v) if v is not None else None
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, v: str | None) -> str | None:
+        if v is not None and v not in ALL_STATES:
+            raise ValueError(f"unknown state {v!r}")
+        return v
+
+    @field_validator("notified", "not_notified")
+    @classmethod
+    def _known_template(cls, v: str | None) -> str | None:
+        if v is not None and v not in TEMPLATES:
+            raise ValueError(f"unknown template {v!r}; templates: {', '.join(TEMPLATES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> Expectation:
+        if self.state is None and self.notified is None and self.not_notified is None:
+            raise ValueError("an expectation needs `state`, `notified` or `not_notified`")
+        return self
+
+
+class Applicant(BaseModel):
+    """A scenario applicant: a handle (`key`), optionally another `policy`, and the §5 filing."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    key: str = Field(min_length=1)
+    policy: str | None = None
+
+
+class Scenario(Strict):
+    name: str
+    policy: str
+    start: dt.datetime
+    end: dt.datetime
+    description: str | None = None
+    applicants: list[Applicant]
+    steps: list[Step] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
+
+    _start = field_validator("start", "end")(_aware)
+
+    def filing(self, key: str) -> ApplicantFiling:
+        applicant = next(a for a in self.applicants if a.key == key)
+        data = applicant.model_dump(exclude={"key", "policy"})
+        return ApplicantFiling.model_validate(data)
+
+    def policy_of(self, key: str) -> str:
+        applicant = next(a for a in self.applicants if a.key == key)
+        return applicant.policy or self.policy
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map each field path of the YAML document to its 1-based line."""
+    index: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                index[(*path, k.value)] = k.start_mark.line + 1
+                walk(v, (*path, k.value))
+                index[(*path, k.value)] = k.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _where(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> str:
+    name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(file)"
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return f"{name} (line {lines[path[:cut]]})"
+    return name
+
+
+def _duplicate_keys(text: str) -> list[str]:
+    """YAML mappings with a key given twice (PyYAML keeps the last one silently)."""
+    problems: list[str] = []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return problems
+
+    def walk(node: yaml.Node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                if k.value in seen:
+                    problems.append(f"{k.value} (line {k.start_mark.line + 1}): given twice in one mapping "
+                                    f"(first on line {seen[k.value]})")
+                seen[k.value] = k.start_mark.line + 1
+                walk(v)
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                walk(v)
+
+    if root is not None:
+        walk(root)
+    return problems
+
+
+def parse_scenario(text: str) -> Scenario:
+    """Parse and validate a scenario; raise ScenarioError listing every problem found."""
+    try:
+        raw = load_yaml_text(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise ScenarioError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise ScenarioError(["(file): a scenario is a mapping with name, policy, start, end, applicants"])
+    lines = _line_index(text)
+    problems = _duplicate_keys(text)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            msg = e["msg"].removeprefix("Value error, ")
+            problems.append(f"{_where(tuple(e['loc']), lines)}: {msg}")
+        raise ScenarioError(problems) from exc
+    problems += _semantic_problems(scenario, lines)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _semantic_problems(s: Scenario, lines: dict[tuple[str | int, ...], int]) -> list[str]:
+    known = policies()
+    problems: list[str] = []
+    if s.policy not in known:
+        problems.append(f"{_where(('policy',), lines)}: unknown policy {s.policy!r}; known: {', '.join(known)}")
+    if s.end <= s.start:
+        problems.append(f"{_where(('end',), lines)}: end {s.end.isoformat()} is not after start")
+    keys: dict[str, int] = {}
+    for i, a in enumerate(s.applicants):
+        if a.key in keys:
+            problems.append(f"{_where(('applicants', i, 'key'), lines)}: duplicate key {a.key!r} "
+                            f"(also applicants[{keys[a.key]}])")
+        keys[a.key] = i
+        if a.policy is not None and a.policy not in known:
+            problems.append(f"{_where(('applicants', i, 'policy'), lines)}: unknown policy {a.policy!r}")
+        try:
+            s.filing(a.key)
+        except ValidationError as exc:
+            for e in exc.errors():
+                path = ("applicants", i, *e["loc"])
+                problems.append(f"{_where(path, lines)}: {e['msg'].removeprefix('Value error, ')}")
+    previous: dt.datetime | None = None
+    for i, step in enumerate(s.steps):
+        if step.case not in keys:
+            problems.append(f"{_where(('steps', i, 'case'), lines)}: unknown case key {step.case!r}")
+        if not (s.start <= step.at <= s.end):
+            problems.append(f"{_where(('steps', i, 'at'), lines)}: {step.at.isoformat()} is outside start..end")
+        if previous is not None and step.at < previous:
+            problems.append(f"{_where(('steps', i, 'at'), lines)}: steps out of order ({step.at.isoformat()} "
+                            f"is before the previous step's {previous.isoformat()})")
+        previous = step.at
+    for i, e in enumerate(s.expect):
+        if e.case not in keys:
+            problems.append(f"{_where(('expect', i, 'case'), lines)}: unknown case key {e.case!r}")
+        if e.at is not None and not (s.start <= e.at <= s.end):
+            problems.append(f"{_where(('expect', i, 'at'), lines)}: {e.at.isoformat()} is outside start..end")
+    return problems
+
+
+def dump_scenario(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110)
