@@ -11,8 +11,10 @@ from states.idcard import check_digit
 from workflow.clock import SHANGHAI
 
 
-def resident_id(serial: int, born: str = "19900101", region: str = "330102") -> str:
-    first17 = f"{region}{born}{serial % 1000:03d}"
+def resident_id(serial: int, region: str = "330102") -> str:
+    """A valid GB 11643 number, distinct for every serial (the birth date moves every 1000)."""
+    born = dt.date(1985, 1, 1) + dt.timedelta(days=serial // 1000)
+    first17 = f"{region}{born:%Y%m%d}{serial % 1000:03d}"
     return first17 + check_digit(first17)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -32,7 +34,7 @@ def test_happy_path_follows_the_contract_sequence(db: Engine, policy_id: str) ->
     # One history row per move, numbered by the case's version, each from the previous state.
     assert [h.to_state for h in hist] == visited
     assert [h.seq for h in hist] == list(range(len(visited)))
-    assert all(a.to_state == b.from_state for a, b in zip(hist, hist[1:], strict=False))
+    assert all(a.to_state == b.from_state for a, b in itertools.pairwise(hist))
     assert wf.case(case_id).version == len(visited) - 1
 
 

@@ -58,7 +58,8 @@ def parse_time(value: str | None, field: str = "--at") -> dt.datetime:
         try:
             d = dt.date.fromisoformat(value)
         except ValueError:
-            raise UsageProblem(f"{field}: {value!r} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)")
+            raise UsageProblem(
+                f"{field}: {value!r} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)") from None
         t = dt.datetime(d.year, d.month, d.day)
     return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
 
@@ -436,6 +437,23 @@ def _print_simulation(result: Any, quiet: bool) -> None:
         out.print("[bold green]every expectation holds[/]")
 
 
+@app.command("scheduler")
+def scheduler_cmd(
+    interval: Annotated[int, typer.Option("--interval", min=1, max=3600,
+                                          help="Seconds between ticks (it also wakes at each due time).")] = 60,
+    database: DbOpt = None,
+) -> None:
+    """Run the scheduler: tick every minute and at each due time; catches up after downtime."""
+    import logging
+
+    from workflow.scheduler import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    wf = open_workflow(database)
+    out.print(f"scheduler running over {wf.db.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
+    run(wf.db, interval)
+
+
 @app.command("init")
 def init_cmd(database: DbOpt = None) -> None:
     """Create or upgrade the database and write every policy's due times."""
@@ -474,3 +492,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             raise SystemExit(130) from None
         raise
+
+
+if __name__ == "__main__":
+    main()

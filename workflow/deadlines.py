@@ -180,8 +180,8 @@ def close_notices(db: Engine, up_to: dt.datetime) -> int:
             for (policy_id, state), ids in groups.items():
                 nxt = get_policy(policy_id).next_stage(state)
                 assert nxt is not None
-                templates = ["notice_closed"] + {"fee_payment": ["fee_due"],
-                                                 "mail_in": ["mail_in_instructions"]}.get(nxt, [])
+                entering = {"fee_payment": ["fee_due"], "mail_in": ["mail_in_instructions"]}.get(nxt, [])
+                templates = ["notice_closed", *entering]
                 clear = {"notice_stage": None, "notice_opened_at": None, "notice_closes_at": None}
                 # The history time is the notice's own close, also when a tick runs late.
                 moved += _move_batch(conn, ids, state, nxt, "notice_closed", cases.c.notice_closes_at, None,

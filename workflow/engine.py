@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from states.applicant import ApplicantFiling
-from states.calendar import ChineseCalendar, end_of_day, local_date, notice_close
+from states.calendar import ChineseCalendar, UnknownYearError, end_of_day, local_date, notice_close
 from states.eligibility import BarInfo, EligibilityResult, evaluate
 from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
 from states.policy import Policy, get_policy
@@ -41,6 +41,7 @@ from workflow.errors import (
     InvalidInput,
     NotFound,
     NotPermitted,
+    UnknownYear,
     WindowClosed,
 )
 
@@ -262,8 +263,12 @@ class Workflow:
         elif STAGE_KINDS.get(dest) and STAGE_KINDS[dest].is_notice:
             if source != OBJECTION:  # a dismissed objection resumes the notice until its original close
                 days = policy.notices[dest].working_days
-                values.update(notice_stage=dest, notice_opened_at=now,
-                              notice_closes_at=notice_close(now, days, calendar_for(policy)))
+                try:
+                    closes = notice_close(now, days, calendar_for(policy))
+                except UnknownYearError as exc:
+                    raise UnknownYear(f"case {case.id}: cannot open a {days}-working-day notice on "
+                                      f"{local_date(now)}: {exc}", case=case.id, year=exc.year) from exc
+                values.update(notice_stage=dest, notice_opened_at=now, notice_closes_at=closes)
         else:
             values.update(notice_stage=None, notice_opened_at=None, notice_closes_at=None)
         if dest in ENDED_STATES:

@@ -65,7 +65,14 @@ class Conflict(WorkflowError):
     http_status = 409
 
 
+class UnknownYear(WorkflowError):
+    """The working-day calendar does not know a year the move needs: refused, never guessed."""
+
+    code = "unknown_year"
+    http_status = 409
+
+
 ERROR_CODES = {cls.code: cls for cls in (
     InvalidInput, NotFound, IllegalTransition, NotPermitted, Barred, WindowClosed, Ineligible,
-    DuplicateApplication, Conflict,
+    DuplicateApplication, Conflict, UnknownYear,
 )}

@@ -253,11 +253,12 @@ def _semantic_problems(s: Scenario, lines: dict[tuple[str | int, ...], int]) -> 
             problems.append(f"{_where(('steps', i, 'at'), lines)}: steps out of order ({step.at.isoformat()} "
                             f"is before the previous step's {previous.isoformat()})")
         previous = step.at
-    for i, e in enumerate(s.expect):
-        if e.case not in keys:
-            problems.append(f"{_where(('expect', i, 'case'), lines)}: unknown case key {e.case!r}")
-        if e.at is not None and not (s.start <= e.at <= s.end):
-            problems.append(f"{_where(('expect', i, 'at'), lines)}: {e.at.isoformat()} is outside start..end")
+    for i, expectation in enumerate(s.expect):
+        if expectation.case not in keys:
+            problems.append(f"{_where(('expect', i, 'case'), lines)}: unknown case key {expectation.case!r}")
+        if expectation.at is not None and not (s.start <= expectation.at <= s.end):
+            problems.append(f"{_where(('expect', i, 'at'), lines)}: {expectation.at.isoformat()} is outside "
+                            "start..end")
     return problems
 
 

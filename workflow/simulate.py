@@ -9,6 +9,7 @@ due time.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -148,8 +149,9 @@ class Simulation:
         finals = Counter(c["state"] for c in cases.values())
         expired_by: Counter[str] = Counter()
         for row in timeline:
-            if row["action"] == "expire" and row["reason"]:
-                expired_by[row["reason"].split("—")[-1].split("(")[0].strip()] += 1
+            found = re.search(r"cutoff (\S+) passed", row["reason"] or "") if row["action"] == "expire" else None
+            if found:
+                expired_by[found.group(1)] += 1
         summary = {
             "cases": len(cases), "final_states": dict(sorted(finals.items())),
             "expired_at_cutoff": dict(expired_by),
