@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from states.idcard import IdNumberError, validate_resident_id
 
@@ -44,6 +44,17 @@ class CertificateRef(Input):
 
 
 class AssistantTitle(Input):
+    """The assistant engineer title (助理工程师). Linping's normal and exceptional routes count years of
+    actual appointment (实际聘任, seed 002 附件1 §二.（一）): from `appointed` when given, else `obtained`."""
+
+    obtained: dt.date
+    appointed: dt.date | None = None
+
+
+class Technician(Input):
+    """A technician qualification or skill grade (技师职业资格或职业技能等级):
+    seed 002 附件1 §二.（二）2(1)."""
+
     obtained: dt.date
 
 
@@ -76,17 +87,23 @@ class ApplicantFiling(Input):
     photo: Photo | None = None
     statement: str | None = None
     employer_kind: str | None = None
+    # Route `skilled` (seed 002 附件1 §二.（二）2): a technician qualification, or honour codes from
+    # lp-assessment-2022.yaml `assessment.routes.skilled.honours`.
+    technician: Technician | None = None
+    honours: list[str] = Field(default_factory=list)
+    # Route `exceptional` (seed 002 附件1 §二.（三）): achievement codes from
+    # `assessment.routes.exceptional.achievements`.
+    achievements: list[str] = Field(default_factory=list)
 
     @field_validator("id_number")
     @classmethod
-    def _upper(cls, v: str) -> str:
-        return v.upper()
-
-    @model_validator(mode="after")
-    def _id_valid(self) -> ApplicantFiling:
-        if self.id_type == "resident_id":
+    def _id_valid(cls, v: str, info: ValidationInfo) -> str:
+        """Upper-case; a resident ID is checked as GB 11643 requires (CONTRACT §7). `id_type` is
+        declared before `id_number`, so it is validated first and present here when valid."""
+        v = v.upper()
+        if info.data.get("id_type") == "resident_id":
             try:
-                validate_resident_id(self.id_number)
+                return validate_resident_id(v)
             except IdNumberError as exc:
-                raise ValueError(f"id_number: {exc}") from exc
-        return self
+                raise ValueError(str(exc)) from exc
+        return v

@@ -274,14 +274,39 @@ class Policy(Frozen):
 
 # ---- loading ------------------------------------------------------------------------------
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2025-06-31) report their line instead of a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML safely; impossible dates raise a MarkedYAMLError that carries the line."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return load_yaml_text(text)
     except OSError as exc:
         raise PolicyError(path.name, "(file)", f"cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        where = "(file)"
+        if mark is not None:
+            lines = text.splitlines()
+            where = f"line {mark.line + 1}"
+            if mark.line < len(lines):
+                where += f" ({lines[mark.line].strip()})"
         raise PolicyError(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
 
 

@@ -463,7 +463,9 @@ def init_cmd(database: DbOpt = None) -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the exit code of typer.Exit instead of raising it.
+        code = app(standalone_mode=False)
+        raise SystemExit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except (UsageProblem, PolicyError) as exc:
