@@ -8,7 +8,7 @@ Loading validates every field; an error names the file and the field path.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -274,12 +274,15 @@ class Policy(Frozen):
 
 # ---- loading ------------------------------------------------------------------------------
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose impossible dates (2025-06-31) report their line instead of a bare ValueError."""
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML loading whose impossible dates (2025-06-31) report their line, not a bare ValueError."""
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
-            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+            return super().construct_yaml_timestamp(node)
         except ValueError as exc:
             raise yaml.constructor.ConstructorError(
                 None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark) from exc
@@ -288,9 +291,23 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
+def load_yaml_nodes(text: str, inspect: Callable[[yaml.Node | None], None] | None = None) -> Any:
+    """Parse YAML safely once. `inspect` sees the node tree (with its line marks) before the data is
+    constructed: construction flattens `<<` merge keys into the tree in place."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if inspect is not None:
+            inspect(node)
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data
+
+
 def load_yaml_text(text: str) -> Any:
     """Parse YAML safely; impossible dates raise a MarkedYAMLError that carries the line."""
-    return yaml.load(text, Loader=_Loader)
+    return load_yaml_nodes(text)
 
 
 def _read_yaml(path: Path) -> Any:

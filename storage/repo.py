@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from storage.tables import Applicant, Bar, Case, History, Notification, ScheduledEvent
@@ -24,42 +24,52 @@ notifications = Notification.__table__  # type: ignore[attr-defined]
 scheduled_events = ScheduledEvent.__table__  # type: ignore[attr-defined]
 
 
+# The hot paths use statements built once: building a statement object per call costs more than
+# the database work itself (SQLAlchemy's coercion and cache-key generation).
+_LOAD_CASE = select(cases).where(cases.c.id == bindparam("b_id"))
+_LOAD_CASE_FOR_UPDATE = _LOAD_CASE.with_for_update()
+_CAS_UPDATE = (
+    update(cases)
+    .where(and_(cases.c.id == bindparam("b_id"), cases.c.state == bindparam("b_state"),
+                cases.c.version == bindparam("b_version")))
+    .values(version=cases.c.version + 1)
+)
+_INSERT_HISTORY = insert(history)
+_INSERT_NOTIFICATIONS = insert(notifications)
+_ACTIVE_CASE = select(cases.c.id).where(cases.c.active_key == bindparam("b_key"))
+_BARS_FOR = select(bars).where(bars.c.id_number == bindparam("b_id_number")).order_by(bars.c.from_year)
+_INSERT_APPLICANT = insert(applicants).returning(applicants.c.id)
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+
+
 def insert_applicant(conn: Connection, values: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(applicants).values(**values).returning(applicants.c.id))
-    return int(result.scalar_one())
+    return int(conn.execute(_INSERT_APPLICANT, dict(values)).scalar_one())
 
 
 def insert_case(conn: Connection, values: Mapping[str, Any]) -> int:
-    result = conn.execute(insert(cases).values(**values).returning(cases.c.id))
-    return int(result.scalar_one())
+    return int(conn.execute(_INSERT_CASE, dict(values)).scalar_one())
 
 
 def load_case(conn: Connection, case_id: int, *, for_update: bool = False) -> Row[Any] | None:
-    stmt = select(cases).where(cases.c.id == case_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+    stmt = _LOAD_CASE_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _LOAD_CASE
+    return conn.execute(stmt, {"b_id": case_id}).first()
 
 
 def cas_update_case(conn: Connection, case_id: int, expect_state: str, expect_version: int,
                     values: Mapping[str, Any]) -> bool:
     """Apply `values` and bump the version iff the case is still at (state, version)."""
-    result = conn.execute(
-        update(cases)
-        .where(and_(cases.c.id == case_id, cases.c.state == expect_state, cases.c.version == expect_version))
-        .values(version=cases.c.version + 1, **values)
-    )
-    return result.rowcount == 1
+    params = {"b_id": case_id, "b_state": expect_state, "b_version": expect_version, **values}
+    return conn.execute(_CAS_UPDATE, params).rowcount == 1
 
 
 def insert_history(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(history), list(rows))
+        conn.execute(_INSERT_HISTORY, list(rows))
 
 
 def insert_notifications(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(notifications), list(rows))
+        conn.execute(_INSERT_NOTIFICATIONS, list(rows))
 
 
 def insert_bar(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -67,11 +77,11 @@ def insert_bar(conn: Connection, values: Mapping[str, Any]) -> None:
 
 
 def bars_for(conn: Connection, id_number: str) -> list[Row[Any]]:
-    return list(conn.execute(select(bars).where(bars.c.id_number == id_number).order_by(bars.c.from_year)))
+    return list(conn.execute(_BARS_FOR, {"b_id_number": id_number}))
 
 
 def active_case_of(conn: Connection, active_key: str) -> int | None:
-    found = conn.execute(select(cases.c.id).where(cases.c.active_key == active_key)).scalar()
+    found = conn.execute(_ACTIVE_CASE, {"b_key": active_key}).scalar()
     return int(found) if found is not None else None
 
 

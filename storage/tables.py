@@ -20,6 +20,9 @@ from sqlmodel import Field, SQLModel
 # below covers exactly these, so the sweep for due notices never scans closed cases.
 NOTICE_STATES = ("employer_notice", "qualification_notice", "result_notice")
 _NOTICE_STATES_SQL = ", ".join(f"'{s}'" for s in NOTICE_STATES)
+# The same condition as SQL text. Queries must use this literal form: with bound parameters the
+# planner cannot prove that the query implies the partial index's WHERE, and scans the table.
+OPEN_NOTICE_SQL = f"cases.state IN ({_NOTICE_STATES_SQL})"
 
 
 class AwareDateTime(TypeDecorator[dt.datetime]):

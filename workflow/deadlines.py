@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Select, and_, func, insert, literal, or_, select, update
+from sqlalchemy import JSON, Select, and_, func, insert, literal, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from states.calendar import end_of_day, latest_approval_day, reminder_days
@@ -27,7 +27,7 @@ from states.calendar.timeutil import SHANGHAI
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
 from storage import repo
-from storage.tables import NOTICE_STATES
+from storage.tables import OPEN_NOTICE_SQL
 from workflow.engine import calendar_for
 from workflow.notify import CHANNEL_FOR
 
@@ -36,6 +36,7 @@ REMINDER_HOUR = 9  # reminders go out at 09:00 local on their day
 KIND_ORDER = {"cutoff": 0, "reminder": 1}
 
 cases, history, notifications, events = repo.cases, repo.history, repo.notifications, repo.scheduled_events
+PENDING_EVENT = text("scheduled_events.done_at IS NULL")
 
 
 @dataclass
@@ -87,8 +88,8 @@ def ensure_schedule(db: Engine, policy_ids: Iterable[str] | None = None) -> int:
 def next_due(db: Engine) -> dt.datetime | None:
     """The earliest pending due time, for the scheduler to wake at."""
     with db.connect() as conn:
-        a = conn.execute(select(func.min(cases.c.notice_closes_at)).where(cases.c.state.in_(NOTICE_STATES)))
-        b = conn.execute(select(func.min(events.c.due_at)).where(events.c.done_at.is_(None)))
+        a = conn.execute(select(func.min(cases.c.notice_closes_at)).where(text(OPEN_NOTICE_SQL)))
+        b = conn.execute(select(func.min(events.c.due_at)).where(PENDING_EVENT))
         times = [t for t in (a.scalar(), b.scalar()) if t is not None]
     return min(times).replace(tzinfo=dt.UTC) if times and min(times).tzinfo is None else (
         min(times) if times else None)
@@ -100,9 +101,9 @@ def tick(db: Engine, now: dt.datetime) -> TickReport:
     while True:
         with db.connect() as conn:
             t_notice = conn.execute(select(func.min(cases.c.notice_closes_at)).where(and_(
-                cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at <= now))).scalar()
+                text(OPEN_NOTICE_SQL), cases.c.notice_closes_at <= now))).scalar()
             t_event = conn.execute(select(func.min(events.c.due_at)).where(and_(
-                events.c.done_at.is_(None), events.c.due_at <= now))).scalar()
+                PENDING_EVENT, events.c.due_at <= now))).scalar()
         t_notice = _aware(t_notice)
         t_event = _aware(t_event)
         if t_notice is None and t_event is None:
@@ -112,7 +113,7 @@ def tick(db: Engine, now: dt.datetime) -> TickReport:
             continue
         assert t_event is not None
         with db.connect() as conn:
-            due = conn.execute(select(events).where(and_(events.c.done_at.is_(None),
+            due = conn.execute(select(events).where(and_(PENDING_EVENT,
                                                          events.c.due_at == t_event))).all()
         for event in sorted(due, key=lambda e: (KIND_ORDER.get(e.kind, 9), e.id)):
             if event.kind == "cutoff":
@@ -170,7 +171,7 @@ def close_notices(db: Engine, up_to: dt.datetime) -> int:
     while True:
         with db.begin() as conn:
             claimed = _claim(conn, select(cases.c.id, cases.c.policy_id, cases.c.state).where(and_(
-                cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at <= up_to)).order_by(
+                text(OPEN_NOTICE_SQL), cases.c.notice_closes_at <= up_to)).order_by(
                 cases.c.notice_closes_at, cases.c.id))
             if not claimed:
                 return moved

@@ -73,6 +73,7 @@ class Transition:
     actor: Actor
     reason: str | None
     version: int
+    notice_closes_at: dt.datetime | None = None  # when the case's running notice closes, if any
 
 
 _CALENDARS: dict[tuple[str, int], ChineseCalendar] = {}
@@ -212,7 +213,8 @@ class Workflow:
                 "id_number": case.id_number, "from_year": year + 1, "to_year": year + policy.fraud_bar.years,
                 "case_id": case_id, "reason": reason, "created_at": now,
             })
-        return Transition(case_id, action, source, dest, now, actor, reason, case.version + 1)
+        closes = values.get("notice_closes_at", case.notice_closes_at) if dest in policy.notices else None
+        return Transition(case_id, action, source, dest, now, actor, reason, case.version + 1, closes)
 
     def _check_submit(self, conn: Connection, policy: Policy, case: Any, now: dt.datetime) -> dict[str, Any]:
         today = local_date(now)

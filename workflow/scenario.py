@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from states.applicant import ApplicantFiling
-from states.policy import load_yaml_text, policies
+from states.policy import load_yaml_nodes, policies
 from states.vocabulary import ACTIONS, ALL_STATES, Role
 from workflow.errors import ERROR_CODES
 
@@ -139,13 +139,9 @@ class Scenario(Strict):
 
 # ---- loading ----------------------------------------------------------------------------------
 
-def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
+def _line_index(root: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
     """Map each field path of the YAML document to its 1-based line."""
     index: dict[tuple[str | int, ...], int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return index
 
     def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
         index[path] = node.start_mark.line + 1
@@ -171,13 +167,9 @@ def _where(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int])
     return name
 
 
-def _duplicate_keys(text: str) -> list[str]:
+def _duplicate_keys(root: yaml.Node | None) -> list[str]:
     """YAML mappings with a key given twice (PyYAML keeps the last one silently)."""
     problems: list[str] = []
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return problems
 
     def walk(node: yaml.Node) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -199,16 +191,21 @@ def _duplicate_keys(text: str) -> list[str]:
 
 def parse_scenario(text: str) -> Scenario:
     """Parse and validate a scenario; raise ScenarioError listing every problem found."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    problems: list[str] = []
+
+    def inspect(root: yaml.Node | None) -> None:
+        lines.update(_line_index(root))
+        problems.extend(_duplicate_keys(root))
+
     try:
-        raw = load_yaml_text(text)
+        raw = load_yaml_nodes(text, inspect)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         raise ScenarioError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from exc
     if not isinstance(raw, dict):
         raise ScenarioError(["(file): a scenario is a mapping with name, policy, start, end, applicants"])
-    lines = _line_index(text)
-    problems = _duplicate_keys(text)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:

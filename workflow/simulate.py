@@ -23,7 +23,7 @@ from storage import repo
 from storage.db import make_engine
 from storage.migrate import upgrade
 from workflow.clock import SHANGHAI
-from workflow.deadlines import ensure_schedule, tick
+from workflow.deadlines import ensure_schedule, next_due, tick
 from workflow.engine import Actor, Workflow
 from workflow.errors import WorkflowError
 from workflow.scenario import Expectation, Scenario, Step
@@ -59,6 +59,13 @@ class Simulation:
         self.ids: dict[str, int] = {}
         self.keys: dict[int, str] = {}
         self.failures: list[str] = []
+        self.due: dt.datetime | None = None  # the earliest pending due time, as the scheduler would wake
+
+    def advance(self, at: dt.datetime) -> None:
+        """Apply what time has done by `at`. Like the scheduler, it only ticks when something is due."""
+        if self.due is not None and self.due <= at:
+            tick(self.db, at)
+            self.due = next_due(self.db)
 
     def run(self) -> SimulationResult:
         s = self.s
@@ -66,6 +73,7 @@ class Simulation:
         used = sorted({s.policy_of(a.key) for a in s.applicants} | {s.policy})
         ensure_schedule(self.db, used)
         tick(self.db, s.start)  # anything already due at the start (e.g. a round begun earlier)
+        self.due = next_due(self.db)
         for a in s.applicants:
             case_id = self.wf.create_case(s.policy_of(a.key), s.filing(a.key), s.start)
             self.ids[a.key], self.keys[case_id] = case_id, a.key
@@ -74,7 +82,7 @@ class Simulation:
         agenda += [(st.at, 0, i, st) for i, st in enumerate(s.steps)]
         agenda += [(e.at, 1, i, e) for i, e in enumerate(s.expect) if e.at is not None]
         for at, _kind, index, item in sorted(agenda, key=lambda x: (x[0], x[1], x[2])):
-            tick(self.db, at)
+            self.advance(at)
             if isinstance(item, Step):
                 self.apply_step(index, item)
             else:
@@ -88,7 +96,9 @@ class Simulation:
     def apply_step(self, index: int, step: Step) -> None:
         case_id = self.ids[step.case]
         try:
-            self.wf.fire(case_id, step.action, Actor.parse(step.actor, step.actor_id), step.at, step.reason)
+            moved = self.wf.fire(case_id, step.action, Actor.parse(step.actor, step.actor_id), step.at, step.reason)
+            if moved.notice_closes_at is not None and (self.due is None or moved.notice_closes_at < self.due):
+                self.due = moved.notice_closes_at
         except WorkflowError as exc:
             if step.expect_error != exc.code:
                 wanted = f"expected error {step.expect_error}" if step.expect_error else "expected success"
