@@ -33,6 +33,12 @@ DISTRICTS = {
     "hz-recognition-2022": ["上城区", "拱墅区", "西湖区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区"],
     "wx-recognition-2022": ["梁溪区", "锡山区", "惠山区", "滨湖区", "新吴区", "江阴市", "宜兴市"],
 }
+# Days an office typically takes at each stage (a uniform draw between the two).
+DELAYS: dict[str, tuple[float, float]] = {
+    "employer_review": (0.5, 8), "management_review": (2, 12), "committee_review": (2, 12),
+    "paper_submission": (5, 30), "fee_payment": (1, 7), "assessment": (20, 60), "mail_in": (5, 20),
+    "publication": (7, 30),
+}
 SPECIALTY = {"lp-assessment-2022": "机电制造", "hz-recognition-2025h1": "机电制造"}
 
 
@@ -91,7 +97,9 @@ class Planner:
 
     def filing(self, serial: int, behaviour: str) -> dict[str, Any]:
         rng = self.rng
-        born = dt.date(1975, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 22))
+        # Unique by construction for up to 1,009,000 serials: the 3-digit sequence code is serial % 1000
+        # and the birth date moves by serial // 1000 (< 1009) plus a multiple of 1009 days.
+        born = dt.date(1975, 1, 1) + dt.timedelta(days=serial // 1000 + 1009 * rng.randint(0, 7))
         first17 = f"330102{born:%Y%m%d}{serial % 1000:03d}"
         reference = self.p.reference_date or self.start.date()
         # Graduated early enough for every level the policy offers; ineligible ones graduated last year.
@@ -177,7 +185,7 @@ class Planner:
             if state == "publication":
                 level = "intermediate"
                 actor = Role(self.p.levels[level].issued_by)  # type: ignore[index]
-            delay = rng.uniform(0.5, 6)
+            delay = rng.uniform(*DELAYS.get(state, (0.5, 6)))
             if state == "employer_review" and behaviour == "slow_employer":
                 delay = rng.uniform(6, 12)
             if state == "employer_review" and behaviour == "late_employer" and deadline is not None:
