@@ -48,6 +48,7 @@ class Plan:
     filing: dict[str, Any]
     steps: list[dict[str, Any]] = field(default_factory=list)
     final: str = "draft"
+    truncated: bool = False  # a planned step fell after the round's end: no final state is promised
 
 
 def _t(t: dt.datetime) -> str:
@@ -67,11 +68,11 @@ class Planner:
         opens = dt.datetime(w.opens.year, w.opens.month, w.opens.day, 8, tzinfo=SHANGHAI)
         if self.p.cutoffs:
             last = max(c.date for c in self.p.cutoffs)
-            end = end_of_day(last) + dt.timedelta(days=90)
+            end = end_of_day(last) + dt.timedelta(days=240)
         else:
             # A standing scheme: simulate one quarter from a fixed day of its validity.
             opens = max(opens, dt.datetime(2025, 3, 3, 8, tzinfo=SHANGHAI))
-            end = opens + dt.timedelta(days=120)
+            end = opens + dt.timedelta(days=240)
         return opens, min(end, dt.datetime(2026, 12, 1, tzinfo=SHANGHAI))
 
     def cutoff_instant(self, stage: str) -> dt.datetime | None:
@@ -225,6 +226,7 @@ class Planner:
         def add(at: dt.datetime, action: str, actor: Role, reason: str | None = None,
                 expect_error: str | None = None) -> None:
             if at > self.end:
+                plan.truncated = True
                 return
             step: dict[str, Any] = {"at": _t(at), "case": plan.key, "action": action, "actor": actor.value}
             if reason:
@@ -242,7 +244,6 @@ def generate_round(policy_id: str, n: int, seed: int) -> dict[str, Any]:
     planner = Planner(policy, rng)
     plans = [planner.plan(i + 1) for i in range(n)]
     steps = sorted((s for p in plans for s in p.steps), key=lambda s: (s["at"], s["case"]))
-    reachable = {p.key for p in plans if not p.steps or dt.datetime.fromisoformat(p.steps[-1]["at"]) <= planner.end}
     return {
         "name": f"generated round: {policy_id}, {n} applicants, seed {seed}",
         "policy": policy_id,
@@ -250,5 +251,5 @@ def generate_round(policy_id: str, n: int, seed: int) -> dict[str, Any]:
         "end": _t(planner.end),
         "applicants": [{"key": p.key, **p.filing} for p in plans],
         "steps": steps,
-        "expect": [{"case": p.key, "state": p.final} for p in plans if p.key in reachable],
+        "expect": [{"case": p.key, "state": p.final} for p in plans if not p.truncated],
     }
