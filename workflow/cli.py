@@ -518,7 +518,23 @@ def init_cmd(database: DbOpt = None) -> None:
     out.print(f"database ready: {wf.db.url.render_as_string(hide_password=True)}")
 
 
+# Command groups that live in their own modules. They import this module, so they are registered
+# when the command runs (main), not at import time.
+EXTENSIONS = ("workflow.cli_notify",)
+_registered: set[str] = set()
+
+
+def register_extensions() -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.add(name)
+
+
 def main() -> None:
+    register_extensions()
     try:
         # Without standalone mode click returns the exit code of typer.Exit instead of raising it.
         code = app(standalone_mode=False)
@@ -554,4 +570,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable module's main, so that extensions importing `workflow.cli` share one app.
+    from workflow.cli import main as _main
+
+    _main()

@@ -7,6 +7,8 @@ message names the option); rendering and delivery live in notifications/.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,11 +28,32 @@ document_app = typer.Typer(no_args_is_help=True,
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (required for pdf and xlsx).")]
 
 
+@contextmanager
+def _workflow(database: str | None) -> Iterator[Any]:
+    """open_workflow, with the engine's connections closed when the command ends."""
+    wf = open_workflow(database)
+    try:
+        yield wf
+    finally:
+        wf.db.dispose()
+
+
 def _local(t: Any) -> str:
     return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
 # ---- notifications -------------------------------------------------------------------------------
+
+def _rendered(db: Any, note_id: int) -> dict[str, Any]:
+    from notifications.outbox import render_notification
+    from notifications.render import RenderError
+
+    try:
+        r = render_notification(db, note_id)
+    except RenderError as exc:
+        return {"error": str(exc)}
+    return {"subject": r.subject, "text": r.text}
+
 
 def notifications_cmd(
     case_id: Annotated[int | None, typer.Option("--case", help="Only this case's notifications.")] = None,
@@ -43,25 +66,18 @@ def notifications_cmd(
 ) -> None:
     """List the outbox: what was (or will be) sent to whom, and how delivery went."""
     from notifications.context import TEMPLATES
-    from notifications.outbox import list_notifications, render_notification
-    from notifications.render import RenderError
+    from notifications.outbox import list_notifications
 
     if status is not None and status not in STATUSES:
         raise UsageProblem(f"--status: {status!r} is not a status; statuses: {', '.join(STATUSES)}")
     if template is not None and template not in TEMPLATES:
         raise UsageProblem(f"--template: {template!r} is not a template; templates: {', '.join(TEMPLATES)}")
-    wf = open_workflow(database)
-    if case_id is not None:
-        wf.case(case_id)  # NotFound names the case (exit 2)
-    with wf.db.connect() as conn:
-        rows = list_notifications(conn, case_id=case_id, status=status, template=template, limit=limit)
-
-    def rendered(note_id: int) -> dict[str, Any]:
-        try:
-            r = render_notification(wf.db, note_id)
-        except RenderError as exc:
-            return {"error": str(exc)}
-        return {"subject": r.subject, "text": r.text}
+    with _workflow(database) as wf:
+        if case_id is not None:
+            wf.case(case_id)  # NotFound names the case (exit 2)
+        with wf.db.connect() as conn:
+            rows = list_notifications(conn, case_id=case_id, status=status, template=template, limit=limit)
+        messages = {r.id: _rendered(wf.db, r.id) for r in rows} if show else {}
 
     if as_json:
         emit_json([{
@@ -70,7 +86,7 @@ def notifications_cmd(
             "attempts": r.attempts, "created_at": r.created_at.isoformat(),
             "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
             "sent_at": r.sent_at.isoformat() if r.sent_at else None, "last_error": r.last_error,
-            "context": r.context, **({"message": rendered(r.id)} if show else {}),
+            "context": r.context, **({"message": messages[r.id]} if show else {}),
         } for r in rows])
         return
     table = Table("id", "case", "template", "channel", "to", "status", "tries", "created", "sent / next try",
@@ -84,7 +100,7 @@ def notifications_cmd(
     out.print(table)
     if show:
         for r in rows:
-            message = rendered(r.id)
+            message = messages[r.id]
             out.print(f"[bold]#{r.id} {r.template} → {r.channel}[/]")
             if message.get("subject"):
                 out.print(f"Subject: {message['subject']}")
@@ -113,10 +129,10 @@ def deliver_cmd(
         transports = transports_from_env()
     except ChannelConfigError as exc:
         raise UsageProblem(str(exc)) from None
-    wf = open_workflow(database)
-    requeued = requeue_failed(wf.db, now) if retry_failed else 0
     try:
-        report = deliver(wf.db, now, transports=transports, limit=limit, case_id=case_id)
+        with _workflow(database) as wf:
+            requeued = requeue_failed(wf.db, now) if retry_failed else 0
+            report = deliver(wf.db, now, transports=transports, limit=limit, case_id=case_id)
     finally:
         transports.close()
     if as_json:
@@ -184,9 +200,8 @@ def document_notice(
 
     fmt = _check_format("notice", fmt)
     as_of = parse_time(at) if at else None
-    wf = open_workflow(database)
     try:
-        with wf.db.connect() as conn:
+        with _workflow(database) as wf, wf.db.connect() as conn:
             doc = notice_list(conn, policy_id, stage, employer=employer, as_of=as_of, today=_today(at))
     except DocumentError as exc:
         raise UsageProblem(f"--{exc}") from None
@@ -204,9 +219,8 @@ def document_form(
     from notifications.documents import registration_form
 
     fmt = _check_format("form", fmt)
-    wf = open_workflow(database)
     try:
-        with wf.db.connect() as conn:
+        with _workflow(database) as wf, wf.db.connect() as conn:
             doc = registration_form(conn, case_id)
     except DocumentError as exc:
         raise UsageProblem(f"CASE: {exc}".replace("CASE: case: ", "CASE: ")) from None
@@ -230,9 +244,8 @@ def document_roster(
     from notifications.documents import roster
 
     fmt = _check_format("roster", fmt)
-    wf = open_workflow(database)
     try:
-        with wf.db.connect() as conn:
+        with _workflow(database) as wf, wf.db.connect() as conn:
             doc = roster(conn, policy_id, committee=committee, include_ended=include_ended, full_ids=full_ids,
                          today=_today(at))
     except DocumentError as exc:

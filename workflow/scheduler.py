@@ -41,7 +41,17 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
             # Wake exactly at the next due time as well as every interval.
             sched.add_job(run_tick, "date", run_date=wake, id="next-due", replace_existing=True)
 
+    def run_delivery() -> None:
+        from notifications.outbox import deliver
+
+        report = deliver(db, clock.now())
+        if report.claimed:
+            log.info("delivery: %s", report)
+
     sched.add_job(run_tick, "interval", seconds=interval_seconds, id="tick", next_run_time=clock.now())
+    # The outbox is delivered apart from transitions: a failing channel never holds up the engine.
+    sched.add_job(run_delivery, "interval", seconds=max(5, interval_seconds // 2), id="deliver",
+                  next_run_time=clock.now())
     return sched
 
 

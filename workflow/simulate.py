@@ -91,6 +91,14 @@ class Simulation:
         for i, e in enumerate(s.expect):
             if e.at is None:
                 self.check(i, e, s.end)
+        # Deliver the outbox through the in-memory channels, as the scheduler's job would: the
+        # rendering runs on every message, so a template that cannot render fails the round.
+        from notifications.config import memory_transports
+        from notifications.outbox import deliver
+
+        report = deliver(self.db, s.end, transports=memory_transports())
+        if report.failed or report.errors:
+            self.failures.append(f"delivery: {report.failed} failed, errors: {list(report.errors)[:3]}")
         return self.result()
 
     def apply_step(self, index: int, step: Step) -> None:
@@ -154,7 +162,7 @@ class Simulation:
                 repo.notifications.c.case_id.in_(list(self.ids.values()))).order_by(
                 repo.notifications.c.created_at, repo.notifications.c.id)).all()
         notifications = [{"at": _iso(n.created_at), "case": self.keys[n.case_id], "template": n.template,
-                          "channel": n.channel} for n in notes]
+                          "channel": n.channel, "status": n.status} for n in notes]
         timeline.sort(key=lambda r: (r["at"], r["case"]))
         finals = Counter(c["state"] for c in cases.values())
         expired_by: Counter[str] = Counter()

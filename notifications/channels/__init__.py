@@ -1,0 +1,1 @@
+"""Delivery channels: one small base (base.py, with the error classes) and one module per kind."""
