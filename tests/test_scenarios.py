@@ -104,3 +104,12 @@ def test_a_generated_round_agrees_with_its_own_plan(policy_id: str) -> None:
     assert result.failures == []
     finals = result.summary["final_states"]
     assert finals.get("certified", 0) > 60 and len(finals) >= 3  # a realistic spread, not one outcome
+
+
+def test_every_template_is_asserted_by_a_shipped_scenario() -> None:
+    """Issue 8: the scenarios assert, with `notified:`, that each CONTRACT §3 template goes out."""
+    from workflow.scenario import TEMPLATES
+
+    asserted = {e.notified for p in SCENARIOS for e in parse_scenario(p.read_text(encoding="utf-8")).expect
+                if e.notified}
+    assert asserted == set(TEMPLATES)
