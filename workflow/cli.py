@@ -520,7 +520,7 @@ def init_cmd(database: DbOpt = None) -> None:
 
 # Command groups that live in their own modules. They import this module, so they are registered
 # when the command runs (main), not at import time.
-EXTENSIONS = ("workflow.cli_notify",)
+EXTENSIONS = ("workflow.cli_notify", "workflow.cli_web")
 _registered: set[str] = set()
 
 

@@ -58,7 +58,10 @@ def register(app: typer.Typer) -> None:
         from workflow.web import serve
 
         wf = open_workflow(database)
-        serve(wf.db, host, port)
+        try:
+            serve(wf.db, host, port)
+        finally:
+            wf.db.dispose()
 
     user_app = typer.Typer(no_args_is_help=True, help="Web users: who may log in, their role and scope.")
     app.add_typer(user_app, name="user")
@@ -90,6 +93,8 @@ def register(app: typer.Typer) -> None:
             user = create_user(wf.db, username, password, role, data, now())
         except InvalidInput as exc:
             raise UsageProblem(exc.message) from None
+        finally:
+            wf.db.dispose()
         if as_json:
             emit_json({"id": user.id, "username": user.username, "role": user.role.value,
                        "scope": user.scope.to_json()})
@@ -105,7 +110,10 @@ def register(app: typer.Typer) -> None:
         from workflow.web.users import list_users
 
         wf = open_workflow(database)
-        found = list_users(wf.db)
+        try:
+            found = list_users(wf.db)
+        finally:
+            wf.db.dispose()
         if as_json:
             emit_json([{"id": u.id, "username": u.username, "role": u.role.value, "scope": u.scope.to_json()}
                        for u in found])

@@ -1,0 +1,183 @@
+"""The web app: server-rendered pages at /, the JSON API at /api/, OpenAPI at /openapi.json.
+
+``create_app(db)`` builds it over one database; ``serve(db, host, port)`` runs it with uvicorn
+(`zcflow serve`, and `zcflow demo` beside the scheduler).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workflow import clock as clock_module
+from workflow.engine import Workflow
+from workflow.errors import WorkflowError
+from workflow.web import api, pages
+from workflow.web.auth import LoginRequired, Signer, secret_key, session_user
+from workflow.web.csrf import CsrfFailed
+from workflow.web.render import STATIC, make_env, render
+from workflow.web.service import WebContext
+
+ERROR_TITLES = {
+    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方式",
+    409: "操作冲突", 422: "输入有误",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    errors = exc.errors()
+    if not errors:
+        return "(input)", "invalid input"
+    err = errors[0]
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    where = ".".join(loc) or "(input)"
+    return where, f"{where}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            found.append(method)
+    return found
+
+
+def _error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return render(request, "error.html", {"title": ERROR_TITLES.get(status, "出错了"), "detail": message,
+                                          "status": status}, user=session_user(request), status=status,
+                  headers=headers or None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WorkflowError)
+    async def workflow_error(request: Request, exc: WorkflowError) -> Response:
+        if is_api(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+            return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers)
+        return _error_page(request, exc.http_status, exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = f"/login?next={quote(exc.next_path, safe='')}"
+        if request.headers.get("hx-request"):
+            return Response(status_code=200, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return _error_page(request, 403, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        where, message = _validation_message(exc)
+        if is_api(request):
+            return JSONResponse({"error": "invalid_input", "message": message, "field": where}, status_code=422)
+        return _error_page(request, 422, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status, headers = exc.status_code, dict(exc.headers or {})
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+        message = str(exc.detail)
+        if status == 400:  # FastAPI's "error parsing the body": bad input like any other (CONTRACT §7)
+            status, code, message = 422, "invalid_input", f"body: {message}"
+        if status == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        if is_api(request):
+            return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers or None)
+        return _error_page(request, status, message, headers)
+
+
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),            # no framing: clickjacking of the action buttons
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+NO_STORE = (b"cache-control", b"no-store")  # pages and API answers hold personal data
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the headers above on every response; no-store except for /static."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra = SECURITY_HEADERS + ([] if static else [NO_STORE])
+                headers += [(k, v) for k, v in extra if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(db: Engine, *, secret: str | None = None,
+               clock: Callable[[], dt.datetime] = clock_module.now,
+               session_ttl: dt.timedelta = dt.timedelta(hours=8),
+               token_ttl: dt.timedelta = dt.timedelta(hours=8),
+               secure_cookies: bool | None = None) -> FastAPI:
+    """The app over `db` (migrated already). `clock` is what "now" means for actions and
+    dashboards (workflow.clock.now, which `zcflow demo` shifts). Cookies are marked Secure when
+    `secure_cookies` or $ZCFLOW_SECURE_COOKIES=1 says so (behind HTTPS); plain http on
+    127.0.0.1 needs them without."""
+    if secure_cookies is None:
+        secure_cookies = os.environ.get("ZCFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes")
+    app = FastAPI(
+        title="zcflow",
+        version="0.1.0",
+        summary="职称申报流程管理 — professional-title application rounds",
+        description="Pages at `/`; this JSON API under `/api/`. Get a bearer token from `POST /api/token`.",
+        docs_url=None,  # served below from the vendored Swagger UI: no CDN at run time
+        redoc_url=None,
+    )
+    app.state.web = WebContext(db=db, wf=Workflow(db), signer=Signer(secret_key(secret), session_ttl, token_ttl),
+                               clock=clock, secure_cookies=secure_cookies)
+    app.state.jinja = make_env()
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="zcflow API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css", swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def serve(db: Engine, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+    """Run the app with uvicorn until interrupted (the engine keeps nothing in memory)."""
+    uvicorn.run(create_app(db, **options), host=host, port=port, log_level="info")

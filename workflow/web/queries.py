@@ -1,0 +1,198 @@
+"""The web's reads. Every query is ANDed with the user's scope (workflow.web.scope), so nothing
+outside it is counted, listed or found."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, true
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from states.calendar import end_of_day
+from states.policy import Cutoff, Policy, get_policy, policies
+from states.vocabulary import OBJECTION, RETURNED
+from storage.repo import cases, history
+from storage.tables import NOTICE_STATES
+from workflow.web.scope import WebUser, case_condition
+
+_ID_QUERY = re.compile(r"[0-9]{4,17}[0-9Xx]?")
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    policy: str | None = None
+    state: str | None = None
+    district: str | None = None
+    employer: str | None = None
+    committee: str | None = None
+    due_within: int | None = None  # days: the case's next due time falls within now .. now + N days
+    q: str | None = None  # a name (or part of one), a full ID number, or its last digits
+
+    def query_items(self) -> list[tuple[str, str]]:
+        return [(k, str(v)) for k, v in vars(self).items() if v not in (None, "")]
+
+
+def stage_of(case: Any) -> str:
+    """The stage a cutoff must end for the case to expire: a returned case counts in the stage that
+    returned it, an objection in the notice it suspends (CONTRACT §4)."""
+    if case.state == RETURNED and case.return_stage:
+        return str(case.return_stage)
+    if case.state == OBJECTION and case.notice_stage:
+        return str(case.notice_stage)
+    return str(case.state)
+
+
+def _in_stages(stages: list[str] | tuple[str, ...]) -> ColumnElement[bool]:
+    return or_(
+        cases.c.state.in_(stages),
+        and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
+        and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)),
+    )
+
+
+def next_cutoff(policy: Policy, stage: str, now: dt.datetime) -> Cutoff | None:
+    """The first cutoff still ahead that ends `stage`."""
+    ahead = [c for c in policy.cutoffs if stage in c.ends and end_of_day(c.date) > now]
+    return min(ahead, key=lambda c: c.date) if ahead else None
+
+
+def _due_within(policy_ids: list[str], now: dt.datetime, days: int) -> ColumnElement[bool]:
+    until = now + dt.timedelta(days=days)
+    parts: list[ColumnElement[bool]] = [and_(
+        cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at >= now, cases.c.notice_closes_at <= until)]
+    for pid in policy_ids:
+        policy = get_policy(pid)
+        stages = [s for s in policy.stages
+                  if (c := next_cutoff(policy, s, now)) is not None and end_of_day(c.date) <= until]
+        if stages:
+            parts.append(and_(cases.c.policy_id == pid, _in_stages(stages)))
+    return or_(*parts)
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    q = q.strip()
+    if _ID_QUERY.fullmatch(q):
+        number = q.upper()
+        return or_(cases.c.id_number == number, cases.c.id_number.endswith(number, autoescape=True))
+    by_name: ColumnElement[bool] = cases.c.name.contains(q, autoescape=True)
+    return by_name
+
+
+def condition(user: WebUser, f: CaseFilters, now: dt.datetime) -> ColumnElement[bool]:
+    parts = [case_condition(user)]
+    for column, value in ((cases.c.policy_id, f.policy), (cases.c.state, f.state),
+                          (cases.c.district, f.district), (cases.c.employer, f.employer),
+                          (cases.c.committee, f.committee)):
+        if value:
+            parts.append(column == value)
+    if f.due_within is not None:
+        pids = [f.policy] if f.policy else list(policies())
+        parts.append(_due_within(pids, now, f.due_within))
+    if f.q and f.q.strip():
+        parts.append(_search(f.q))
+    return and_(*parts)
+
+
+def list_cases(conn: Connection, user: WebUser, f: CaseFilters, now: dt.datetime, *, limit: int,
+               offset: int = 0) -> tuple[list[Row[Any]], int]:
+    where = condition(user, f, now)
+    total = int(conn.execute(select(func.count()).select_from(cases).where(where)).scalar_one())
+    rows = list(conn.execute(select(cases).where(where).order_by(cases.c.id).limit(limit).offset(offset)))
+    return rows, total
+
+
+def visible_case(conn: Connection, user: WebUser, case_id: int) -> Row[Any] | None:
+    return conn.execute(select(cases).where(and_(cases.c.id == case_id, case_condition(user)))).first()
+
+
+def visible_ids(conn: Connection, user: WebUser, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    found = conn.execute(select(cases.c.id).where(and_(cases.c.id.in_(ids), case_condition(user))))
+    return {int(i) for i in found.scalars()}
+
+
+def stage_counts(conn: Connection, user: WebUser, policy_id: str) -> dict[str, int]:
+    stmt = (select(cases.c.state, func.count()).where(and_(cases.c.policy_id == policy_id, case_condition(user)))
+            .group_by(cases.c.state))
+    return {str(state): int(n) for state, n in conn.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class CutoffRisk:
+    cutoff: Cutoff
+    due_at: dt.datetime
+    at_risk: int  # cases in scope that this cutoff would expire if nothing moves them first
+
+
+def cutoffs_ahead(conn: Connection, user: WebUser, policy: Policy, now: dt.datetime) -> list[CutoffRisk]:
+    out = []
+    for cutoff in sorted(policy.cutoffs, key=lambda c: c.date):
+        due = end_of_day(cutoff.date)
+        if due <= now:
+            continue
+        n = conn.execute(select(func.count()).select_from(cases).where(and_(
+            cases.c.policy_id == policy.id, _in_stages(cutoff.ends), case_condition(user)))).scalar_one()
+        out.append(CutoffRisk(cutoff, due, int(n)))
+    return out
+
+
+def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
+                    end: dt.datetime) -> list[Row[Any]]:
+    return list(conn.execute(select(cases).where(and_(
+        cases.c.policy_id == policy_id, cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at >= start,
+        cases.c.notice_closes_at < end, case_condition(user))).order_by(cases.c.notice_closes_at, cases.c.id)))
+
+
+def expired_between(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
+                    end: dt.datetime) -> list[Row[Any]]:
+    """Cases of the policy that expired in [start, end), with the time (`expired_at`) and reason."""
+    stmt = (select(cases.c.id, cases.c.name, cases.c.id_number, cases.c.district, cases.c.employer,
+                   history.c.at.label("expired_at"), history.c.from_state, history.c.reason)
+            .select_from(history.join(cases, cases.c.id == history.c.case_id))
+            .where(and_(history.c.action == "expire", history.c.at >= start, history.c.at < end,
+                        cases.c.policy_id == policy_id, case_condition(user)))
+            .order_by(history.c.at, cases.c.id))
+    return list(conn.execute(stmt))
+
+
+def facet_values(conn: Connection, user: WebUser, column: str, policy_id: str | None,
+                 limit: int = 300) -> list[str]:
+    """The distinct values of `column` among the user's cases, for the filter drop-downs."""
+    col = cases.c[column]
+    where = and_(case_condition(user), col.is_not(None),
+                 cases.c.policy_id == policy_id if policy_id else true())
+    rows = conn.execute(select(col).where(where).distinct().order_by(col).limit(limit))
+    return [str(v) for v in rows.scalars()]
+
+
+@dataclass(frozen=True)
+class DueTime:
+    kind: str  # "notice" | "cutoff"
+    label: str
+    at: dt.datetime
+    source: str | None = None
+
+
+def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
+    """What is still due for the case: its notice's close and the cutoffs that end its stage."""
+    out: list[DueTime] = []
+    if case.notice_closes_at is not None and case.state in (*NOTICE_STATES, OBJECTION):
+        out.append(DueTime("notice", "公示期满（原定）" if case.state == OBJECTION else "公示期满",
+                           case.notice_closes_at))
+    policy = get_policy(case.policy_id)
+    stage = stage_of(case)
+    for cutoff in sorted(policy.cutoffs, key=lambda c: c.date):
+        if stage in cutoff.ends and end_of_day(cutoff.date) > now:
+            out.append(DueTime("cutoff", f"{cutoff.label}（{cutoff.name}）", end_of_day(cutoff.date),
+                               f"{cutoff.source.file} {cutoff.source.section}"))
+    return out
+
+
+def case_counts_by_policy(conn: Connection, user: WebUser) -> dict[str, int]:
+    stmt = select(cases.c.policy_id, func.count()).where(case_condition(user)).group_by(cases.c.policy_id)
+    return {str(p): int(n) for p, n in conn.execute(stmt)}
