@@ -16,19 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from notifications.labels import (
-    ACTION_LABELS,
-    EDUCATION_LABELS,
-    EDUCATION_RANK,
-    ID_TYPE_LABELS,
-    LEVEL_LABELS,
-    ROLE_LABELS,
-    cn_date,
-    cn_short_date,
-    state_label,
-)
+from notifications.labels import EDUCATION_RANK, cn_date, cn_short_date, state_label
 from states.calendar import ChineseCalendar, local_date
 from states.idcard import mask
+from states.labels import ACTION_LABELS, EDUCATION_LABELS, ID_TYPE_LABELS, LEVEL_LABELS, ROLE_LABELS
 from states.policy import Cutoff, LevelRule, Office, Policy
 from states.vocabulary import NOTICE_OFFICE, STAGE_KINDS, Role
 

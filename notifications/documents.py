@@ -34,10 +34,11 @@ from notifications.context import (
     notice_period,
     stage_contact,
 )
-from notifications.labels import EDUCATION_LABELS, ID_TYPE_LABELS, cn_date, state_label
+from notifications.labels import cn_date, state_label
 from notifications.render import RenderError, render_file
 from states.calendar import local_date
 from states.idcard import mask
+from states.labels import EDUCATION_LABELS, ID_TYPE_LABELS
 from states.policy import Policy, get_policy
 from states.vocabulary import NOTICE_OFFICE, Role
 from storage import repo

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from notifications.channels.base import ChannelConfigError
 from notifications.documents import FORMATS, Document, DocumentError
-from notifications.labels import STATUS_LABELS
 from notifications.outbox import STATUSES
+from states.labels import STATUS_LABELS
 from workflow.cli import DbOpt, JsonOpt, UsageProblem, emit_json, open_workflow, out, parse_time
 from workflow.clock import SHANGHAI
 

@@ -15,10 +15,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from states.labels import ROLE_LABELS
 from storage.repo import cases
 from workflow import clock
 from workflow.web.app import serve
-from workflow.web.labels import ROLE_LABELS
 from workflow.web.scope import WebUser
 from workflow.web.users import UserExists, create_user, list_users
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from states.calendar import end_of_day
 from states.idcard import mask
+from states.labels import ACTION_LABELS, STATE_LABELS
 from states.machine import machine_for, mermaid_diagram
 from states.policy import get_policy, policies
 from states.vocabulary import ALL_STATES, REASON_REQUIRED, STAGE_KINDS
@@ -24,7 +25,7 @@ from workflow.clock import SHANGHAI
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.web import csrf, service
 from workflow.web.auth import SESSION_COOKIE, PageUser, session_user
-from workflow.web.labels import ACTION_LABELS, STATE_LABELS, label
+from workflow.web.labels import label
 from workflow.web.queries import (
     CaseFilters,
     case_counts_by_policy,

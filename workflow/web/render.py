@@ -12,21 +12,20 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from states.idcard import mask
-from workflow.clock import SHANGHAI
-from workflow.web import csrf
-from workflow.web.labels import (
+from states.labels import (
     ACTION_LABELS,
     CHANNEL_LABELS,
     EDUCATION_LABELS,
-    ELIGIBILITY_LABELS,
     LEVEL_LABELS,
     ROLE_LABELS,
     STATE_LABELS,
     STATUS_LABELS,
     TEMPLATE_LABELS,
     TRACK_LABELS,
-    label,
 )
+from workflow.clock import SHANGHAI
+from workflow.web import csrf
+from workflow.web.labels import ELIGIBILITY_LABELS, label
 from workflow.web.scope import WebUser
 
 TEMPLATES = Path(__file__).parent / "templates"

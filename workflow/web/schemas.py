@@ -12,10 +12,11 @@ from pydantic.config import JsonDict
 
 from states.applicant import ApplicantFiling
 from states.idcard import mask
+from states.labels import ACTION_LABELS, STATE_LABELS
 from states.policy import policies
 from states.vocabulary import ACTIONS, REASON_REQUIRED
 from workflow.clock import SHANGHAI
-from workflow.web.labels import ACTION_LABELS, STATE_LABELS, label
+from workflow.web.labels import label
 from workflow.web.service import MAX_BULK, MAX_REASON, CaseView
 
 MAX_CASE_ID = 2**31 - 1
