@@ -46,7 +46,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight to the driver: through conn.exec_driver_sql this one statement costs ~15 µs of
+    # SQLAlchemy's execution layer, a fifth of a whole move on SQLite.
+    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

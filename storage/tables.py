@@ -73,11 +73,22 @@ class Case(SQLModel, table=True):
         # At most one active case per person and policy (CONTRACT §3): `active_key` is set to
         # "<policy>|<id number>" while the case is active and NULL otherwise.
         UniqueConstraint("active_key", name="uq_cases_active_key"),
-        Index("ix_cases_policy_state", "policy_id", "state"),
+        # Counts per stage, and the cases a cutoff ends (a stage, or returned by it, or an objection
+        # suspending it), answered from the index alone (migration 0002 widened ix_cases_policy_state).
+        Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage"),
         Index("ix_cases_district_state", "district", "state"),
         Index("ix_cases_employer", "employer"),
         Index(
             "ix_cases_open_notices",
+            "notice_closes_at",
+            postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+            sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+        ),
+        # A district's open notices by close time (migration 0002): the dashboard's overdue list
+        # (repo.overdue_notices) reads its 50 rows straight off this index at any table size.
+        Index(
+            "ix_cases_district_open_notices",
+            "district",
             "notice_closes_at",
             postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
             sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),

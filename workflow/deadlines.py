@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Select, and_, func, insert, literal, or_, select, text, update
+from sqlalchemy import JSON, Select, Text, and_, cast, func, insert, literal, literal_column, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from states.calendar import end_of_day, latest_approval_day, reminder_days
@@ -27,7 +27,7 @@ from states.calendar.timeutil import SHANGHAI
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
 from storage import repo
-from storage.tables import OPEN_NOTICE_SQL
+from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
 from workflow.engine import calendar_for
 from workflow.notify import CHANNEL_FOR
 
@@ -140,12 +140,15 @@ def _claim(conn: Connection, stmt: Select[Any]) -> list[Any]:
     return list(conn.execute(stmt.limit(BATCH)))
 
 
-def _move_batch(conn: Connection, ids: list[int], from_state: str, to_state: str, action: str,
+def _move_batch(conn: Connection, ids: list[int] | Any, from_state: str, to_state: str, action: str,
                 at: Any, reason: str | None, extra: dict[str, Any], templates: list[str]) -> int:
-    """Move the claimed cases `ids` (all in `from_state`) with one statement per table."""
-    if not ids:
-        return 0
-    where = and_(cases.c.id.in_(ids), cases.c.state == from_state)
+    """Move the claimed cases in `from_state` with one statement per table: `ids` lists them, or is
+    a condition that selects exactly them."""
+    if isinstance(ids, list):
+        if not ids:
+            return 0
+        ids = cases.c.id.in_(ids)
+    where = and_(ids, cases.c.state == from_state)
     src = select(
         cases.c.id, cases.c.version + 1, at, literal(Role.system.value), literal(action),
         cases.c.state, literal(to_state), literal(reason),
@@ -211,29 +214,77 @@ def _lock_event(conn: Connection, event_id: int) -> Any:
 
 
 def apply_cutoff(db: Engine, event_id: int) -> int | None:
-    """Expire every case the cutoff ends, in batches; None if another tick already applied it."""
+    """Expire every case the cutoff ends, in batches; None if another tick already applied it.
+
+    Batches are claimed in id order after the last one (keyset), so each claim reads only its own
+    batch, never the cases already moved; a last pass from the start then picks up any case a
+    concurrent tick had locked and released again without moving it."""
     total = 0
+    after = 0
     while True:
         with db.begin() as conn:
             event = _lock_event(conn, event_id)
             if event is None or event.done_at is not None:
                 return None if total == 0 else total
             policy, cutoff = _cutoff_of(event)
-            claimed = _claim(conn, select(cases.c.id, cases.c.state).where(
-                _ended_by(policy.id, cutoff.ends)).order_by(cases.c.id))
-            if not claimed:
-                conn.execute(update(events).where(events.c.id == event_id).values(
-                    done_at=event.due_at, affected=(event.affected or 0) + total))
-                return total
             reason = (f"{cutoff.label}（{cutoff.date.isoformat()}）已过 — cutoff {cutoff.name} passed "
                       f"({cutoff.source.file} {cutoff.source.section})")
-            by_state: dict[str, list[int]] = defaultdict(list)
-            for row in claimed:
-                by_state[row.state].append(row.id)
-            for state, ids in by_state.items():
-                total += _move_batch(conn, ids, state, EXPIRED, "expire", literal(event.due_at), reason,
-                                     {"active_key": None, "notice_stage": None, "notice_opened_at": None,
-                                      "notice_closes_at": None}, ["expired"])
+            ended = _ended_by(policy.id, cutoff.ends)
+            if conn.dialect.name == "postgresql":
+                moved, last = _expire_batch_pg(conn, and_(ended, cases.c.id > after), event.due_at, reason)
+            else:
+                # SQLite has one writer at a time (BEGIN IMMEDIATE): the cases the condition selects
+                # in (after, last] are exactly the batch claimed, so the writes select them by that
+                # range rather than by a list of 5,000 bound ids.
+                claimed = _claim(conn, select(cases.c.id, cases.c.state).where(
+                    and_(ended, cases.c.id > after)).order_by(cases.c.id))
+                last = claimed[-1].id if claimed else None
+                moved = 0
+                if last is not None:
+                    batch = and_(ended, cases.c.id > after, cases.c.id <= last)
+                    moved = sum(_move_batch(conn, batch, state, EXPIRED, "expire", literal(event.due_at), reason,
+                                            dict(_EXPIRE_CLEARS), ["expired"])
+                                for state in sorted({r.state for r in claimed}))
+            total += moved
+            if last is not None:
+                after = last
+                continue
+            if after > 0:  # the last pass, from the start
+                after = 0
+                continue
+            conn.execute(update(events).where(events.c.id == event_id).values(
+                done_at=event.due_at, affected=(event.affected or 0) + total))
+            return total
+
+
+_EXPIRE_CLEARS = {"active_key": None, "notice_stage": None, "notice_opened_at": None, "notice_closes_at": None}
+
+
+def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) -> tuple[int, int | None]:
+    """PostgreSQL: claim the next batch (FOR UPDATE SKIP LOCKED) and write its state change, history
+    and outbox rows as ONE statement of data-modifying CTEs — each case is found once, and the rows
+    it writes come from the UPDATE's RETURNING. Returns (cases moved, the batch's last id)."""
+    at_value = literal(at, AwareDateTime())
+    claimed = (select(cases.c.id, cases.c.state).where(cond).order_by(cases.c.id).limit(BATCH)
+               .with_for_update(skip_locked=True, of=cases).cte("claimed"))
+    moved = (update(cases).where(cases.c.id == claimed.c.id)
+             .values(state=EXPIRED, version=cases.c.version + 1, updated_at=at_value, **_EXPIRE_CLEARS)
+             .returning(cases.c.id, cases.c.version, claimed.c.state.label("from_state"), cases.c.name)
+             .cte("moved"))
+    logged = insert(history).from_select(
+        ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"],
+        select(moved.c.id, moved.c.version, at_value, literal(Role.system.value), literal("expire"),
+               moved.c.from_state, literal(EXPIRED), literal(reason))).cte("logged")
+    ctx = func.json_build_object(
+        literal_column("'action'"), cast(literal("expire"), Text), literal_column("'from'"), moved.c.from_state,
+        literal_column("'to'"), cast(literal(EXPIRED), Text), literal_column("'reason'"), cast(literal(reason), Text))
+    noted = insert(notifications).from_select(
+        ["case_id", "template", "channel", "recipient_role", "recipient", "context", "status", "attempts",
+         "next_attempt_at", "created_at"],
+        select(moved.c.id, literal("expired"), literal(CHANNEL_FOR[Role.applicant]), literal(Role.applicant.value),
+               moved.c.name, ctx, literal("pending"), literal(0), at_value, at_value)).cte("noted")
+    count, last = conn.execute(select(func.count(), func.max(moved.c.id)).add_cte(logged, noted)).one()
+    return int(count), (int(last) if last is not None else None)
 
 
 def _reminder_recipient(policy: Policy, cutoff: Cutoff, state: str) -> Role | None:

@@ -1,0 +1,1 @@
+"""zcflow benchmarks: `python -m benchmarks --size small|full [--json]` (see README, Performance)."""
