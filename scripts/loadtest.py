@@ -242,12 +242,11 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
                "ZCFLOW_NOW": (NOW - dt.timedelta(seconds=startup)).isoformat(), "ZCFLOW_OUTBOX_DIR": tmp.name}
         env.pop("CI", None)
         ports = [free_port(), free_port()]
-        for i, port in enumerate(ports):
-            procs.append(start(["serve", "--host", "127.0.0.1", "--port", str(port), "--database", db_url], env,
-                               Path(tmp.name) / f"serve{i}.log"))
-        for i in range(2):
-            procs.append(start(["scheduler", "--interval", "2", "--database", db_url], env,
-                               Path(tmp.name) / f"scheduler{i}.log"))
+        logs = [Path(tmp.name) / name for name in ("serve0.log", "serve1.log", "scheduler0.log", "scheduler1.log")]
+        for port, log in zip(ports, logs[:2], strict=True):
+            procs.append(start(["serve", "--host", "127.0.0.1", "--port", str(port), "--database", db_url], env, log))
+        for log in logs[2:]:
+            procs.append(start(["scheduler", "--interval", "2", "--database", db_url], env, log))
         bases = [f"http://127.0.0.1:{p}" for p in ports]
         for base in bases:
             wait_http(f"{base}/login")
@@ -267,9 +266,10 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
                 break
             time.sleep(0.5)
         problems = verify(db, results, n_review, n_notice)
-        for p in procs:
+        for p, log in zip(procs, logs, strict=True):
             if p.poll() is not None:
-                problems.append(f"{p.args[3] if len(p.args) > 3 else p.args} exited early with {p.returncode}")
+                tail = log.read_text(encoding="utf-8", errors="replace")[-800:]
+                problems.append(f"{p.args[3]} exited early with {p.returncode}: …{tail}")
         latencies = sorted(r["ms"] for r in results)
         q = statistics.quantiles(latencies, n=100) if len(latencies) >= 100 else latencies
         statuses = Counter(r["status"] for r in results)
