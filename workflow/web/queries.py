@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, true
+from sqlalchemy import Row, and_, func, or_, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -16,7 +16,7 @@ from states.calendar import end_of_day
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
 from storage.repo import cases, history
-from storage.tables import NOTICE_STATES
+from storage.tables import NOTICE_STATES, OPEN_NOTICE_SQL
 from workflow.web.scope import WebUser, case_condition
 
 _ID_QUERY = re.compile(r"[0-9]{4,17}[0-9Xx]?")
@@ -63,7 +63,7 @@ def next_cutoff(policy: Policy, stage: str, now: dt.datetime) -> Cutoff | None:
 def _due_within(policy_ids: list[str], now: dt.datetime, days: int) -> ColumnElement[bool]:
     until = now + dt.timedelta(days=days)
     parts: list[ColumnElement[bool]] = [and_(
-        cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at >= now, cases.c.notice_closes_at <= until)]
+        text(OPEN_NOTICE_SQL), cases.c.notice_closes_at >= now, cases.c.notice_closes_at <= until)]
     for pid in policy_ids:
         policy = get_policy(pid)
         stages = [s for s in policy.stages
@@ -144,7 +144,8 @@ def cutoffs_ahead(conn: Connection, user: WebUser, policy: Policy, now: dt.datet
 def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
                     end: dt.datetime) -> list[Row[Any]]:
     return list(conn.execute(select(cases).where(and_(
-        cases.c.policy_id == policy_id, cases.c.state.in_(NOTICE_STATES), cases.c.notice_closes_at >= start,
+        # The literal condition lets the planner use the partial index on open notices.
+        cases.c.policy_id == policy_id, text(OPEN_NOTICE_SQL), cases.c.notice_closes_at >= start,
         cases.c.notice_closes_at < end, case_condition(user))).order_by(cases.c.notice_closes_at, cases.c.id)))
 
 
