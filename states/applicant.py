@@ -21,6 +21,14 @@ Route = Literal["normal", "direct", "skilled", "exceptional"]
 class Input(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL, and no name, number or address needs one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
+
 
 class Education(Input):
     level: EducationLevel

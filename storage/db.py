@@ -42,6 +42,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # REPLACE deletes the row it collides with and fires DELETE triggers only when recursive triggers
+    # are on (sqlite.org/lang_conflict.html): on, so history's append-only trigger cannot be bypassed.
+    cur.execute("PRAGMA recursive_triggers=ON")
     cur.close()
 
 

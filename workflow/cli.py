@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+# A Ctrl-C while the command is still importing (the first half second) ends it quietly with 130
+# rather than a traceback. Only when zcflow is the program, never for a library import; main()
+# restores Python's own KeyboardInterrupt once the command runs.
+if os.path.basename(sys.argv[0]) in ("zcflow", "cli.py", "__main__.py"):
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -61,6 +70,10 @@ def parse_time(value: str | None, field: str = "--at") -> dt.datetime:
             raise UsageProblem(
                 f"{field}: {value!r} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)") from None
         t = dt.datetime(d.year, d.month, d.day)
+    from workflow.scenario import YEARS
+
+    if t.year not in YEARS:
+        raise UsageProblem(f"{field}: year {t.year} is out of range ({YEARS.start}–{YEARS.stop - 1})")
     return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
 
 
@@ -520,7 +533,7 @@ def init_cmd(database: DbOpt = None) -> None:
 
 # Command groups that live in their own modules. They import this module, so they are registered
 # when the command runs (main), not at import time.
-EXTENSIONS = ("workflow.cli_notify", "workflow.cli_web")
+EXTENSIONS = ("workflow.cli_notify", "workflow.cli_web", "workflow.cli_reliability")
 _registered: set[str] = set()
 
 
@@ -534,6 +547,7 @@ def register_extensions() -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     register_extensions()
     try:
         # Without standalone mode click returns the exit code of typer.Exit instead of raising it.

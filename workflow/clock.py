@@ -35,6 +35,11 @@ def shifted() -> bool:
     return _offset != dt.timedelta(0)
 
 
+def to_wall(t: dt.datetime) -> dt.datetime:
+    """The wall-clock instant at which this clock will read `t` (what a timer must wait for)."""
+    return require_aware(t, "t") - _offset
+
+
 def require_aware(t: dt.datetime, name: str = "time") -> dt.datetime:
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"{name} {t.isoformat()} has no time zone; give an offset such as +08:00")

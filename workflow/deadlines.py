@@ -246,14 +246,17 @@ def apply_cutoff(db: Engine, event_id: int) -> int | None:
                                             dict(_EXPIRE_CLEARS), ["expired"])
                                 for state in sorted({r.state for r in claimed}))
             total += moved
+            if moved:
+                # Counted in the batch's own transaction, so a sweep resumed after a crash adds up.
+                conn.execute(update(events).where(events.c.id == event_id).values(
+                    affected=func.coalesce(events.c.affected, 0) + moved))
             if last is not None:
                 after = last
                 continue
             if after > 0:  # the last pass, from the start
                 after = 0
                 continue
-            conn.execute(update(events).where(events.c.id == event_id).values(
-                done_at=event.due_at, affected=(event.affected or 0) + total))
+            conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at))
             return total
 
 
@@ -325,7 +328,7 @@ def apply_reminder(db: Engine, event_id: int) -> int | None:
                  "attempts", "next_attempt_at", "created_at"],
                 select(cases.c.id, literal("deadline_reminder"), literal(CHANNEL_FOR[role]), literal(role.value),
                        recipient, literal(ctx, JSON), literal("pending"), literal(0), literal(event.due_at),
-                       literal(event.due_at)).where(cond)))
+                       literal(event.due_at)).where(cond)).execution_options(preserve_rowcount=True))
             sent += int(result.rowcount)
         conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at, affected=sent))
         return sent

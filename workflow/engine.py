@@ -252,6 +252,10 @@ class Workflow:
             raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason")
         if reason and len(reason) > 2000:
             raise InvalidInput("reason: at most 2000 characters", field="reason")
+        if reason and "\x00" in reason:
+            raise InvalidInput("reason: contains a NUL character", field="reason")
+        if actor.id is not None and (len(actor.id) > 100 or "\x00" in actor.id):
+            raise InvalidInput("actor_id: at most 100 characters, no NUL", field="actor_id")
         try:
             with self.db.begin() as conn:
                 return self._fire(conn, case_id, action, actor, now, reason)

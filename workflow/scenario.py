@@ -36,9 +36,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Times a round can have. Beyond them a time overflows when stored as UTC (years 1 and 9999).
+YEARS = range(1900, 3000)
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("give the time with an offset, e.g. 2025-03-20T10:00:00+08:00")
+    if value.year not in YEARS:
+        raise ValueError(f"year {value.year} is out of range ({YEARS.start}–{YEARS.stop - 1})")
     return value
 
 
@@ -151,8 +157,13 @@ def _line_index(root: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
     """Map each field path of the YAML document to its 1-based line."""
     index: dict[tuple[str | int, ...], int] = {}
 
+    seen: set[int] = set()
+
     def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
         index[path] = node.start_mark.line + 1
+        if id(node) in seen:  # an alias: its node was walked where it was defined
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 index[(*path, k.value)] = k.start_mark.line + 1
@@ -179,7 +190,12 @@ def _duplicate_keys(root: yaml.Node | None) -> list[str]:
     """YAML mappings with a key given twice (PyYAML keeps the last one silently)."""
     problems: list[str] = []
 
+    visited: set[int] = set()
+
     def walk(node: yaml.Node) -> None:
+        if id(node) in visited:
+            return
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for k, v in node.value:
@@ -197,12 +213,78 @@ def _duplicate_keys(root: yaml.Node | None) -> list[str]:
     return problems
 
 
+# Limits checked before the YAML parser sees the text: its composer recurses once per nesting level
+# (libyaml crashes the process at ~200,000), and aliases can make a small file expand exponentially.
+MAX_BYTES = 50_000_000
+MAX_DEPTH = 64
+MAX_NODES = 2_000_000
+
+
+def _too_deep(text: str) -> str | None:
+    """A cheap scan for nesting deeper than MAX_DEPTH: flow brackets, compact block sequences
+    ("- - - x") and indentation. Quoted text is skipped; it errs only on the side of refusing
+    files no scenario needs."""
+    depth = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return f"nesting deeper than {MAX_DEPTH} levels"
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            quote = ""  # a quote never spans lines in a scenario; an unmatched one is YAML's to report
+    for number, line in enumerate(text.splitlines(), start=1):
+        body = line.lstrip(" ")
+        indent = len(line) - len(body)
+        dashes = 0
+        while body.startswith("- ") or body == "-":
+            dashes += 1
+            body = body[2:].lstrip(" ")
+        if dashes > MAX_DEPTH or indent > 4 * MAX_DEPTH:
+            return f"line {number}: nesting deeper than {MAX_DEPTH} levels"
+    return None
+
+
+def _expanded_size(root: yaml.Node | None) -> int:
+    """How many nodes the document has once aliases are expanded (memoised: aliases share nodes)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a cycle counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(v) for v in node.value)
+        sizes[key] = min(total, MAX_NODES + 1)
+        return sizes[key]
+
+    return size(root) if root is not None else 0
+
+
 def parse_scenario(text: str) -> Scenario:
     """Parse and validate a scenario; raise ScenarioError listing every problem found."""
+    if len(text) > MAX_BYTES:
+        raise ScenarioError([f"(file): larger than {MAX_BYTES // 1_000_000} MB"])
+    deep = _too_deep(text)
+    if deep:
+        raise ScenarioError([f"(file): {deep}"])
     lines: dict[tuple[str | int, ...], int] = {}
     problems: list[str] = []
 
     def inspect(root: yaml.Node | None) -> None:
+        if _expanded_size(root) > MAX_NODES:
+            raise ScenarioError([f"(file): more than {MAX_NODES:,} values once its aliases are expanded"])
         lines.update(_line_index(root))
         problems.extend(_duplicate_keys(root))
 

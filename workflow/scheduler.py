@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
@@ -21,10 +24,12 @@ from workflow.deadlines import TickReport, next_due, tick
 
 log = logging.getLogger("zcflow.scheduler")
 
+DELIVERY_BATCH = 500  # notifications per delivery run
+
 
 def make_scheduler(db: Engine, *, interval_seconds: int = 60,
                    after_tick: Callable[[dt.datetime, TickReport], None] | None = None,
-                   scheduler_class: type[BlockingScheduler] = BlockingScheduler) -> BlockingScheduler:
+                   scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     sched = scheduler_class(timezone=clock.SHANGHAI, job_defaults={
         "misfire_grace_time": None, "coalesce": True, "max_instances": 1})
 
@@ -38,25 +43,40 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
             after_tick(now, report)
         wake = next_due(db)
         if wake is not None and wake > now:
-            # Wake exactly at the next due time as well as every interval.
-            sched.add_job(run_tick, "date", run_date=wake, id="next-due", replace_existing=True)
+            # Wake exactly at the next due time as well as every interval. APScheduler waits on the
+            # wall clock, so a shifted zcflow clock's due time is converted to wall time.
+            sched.add_job(run_tick, "date", run_date=clock.to_wall(wake), id="next-due", replace_existing=True)
 
     def run_delivery() -> None:
         from notifications.outbox import deliver
 
-        report = deliver(db, clock.now())
+        # Bounded runs: a large backlog is sent over several runs, so that stopping never waits for it.
+        report = deliver(db, clock.now(), limit=DELIVERY_BATCH)
         if report.claimed:
-            log.info("delivery: %s", report)
+            log.info("delivery: %s", report.to_json())
 
-    sched.add_job(run_tick, "interval", seconds=interval_seconds, id="tick", next_run_time=clock.now())
+    wall_now = dt.datetime.now(dt.UTC)  # APScheduler's own times are wall-clock times
+    sched.add_job(run_tick, "interval", seconds=interval_seconds, id="tick", next_run_time=wall_now)
     # The outbox is delivered apart from transitions: a failing channel never holds up the engine.
     sched.add_job(run_delivery, "interval", seconds=max(5, interval_seconds // 2), id="deliver",
-                  next_run_time=clock.now())
+                  next_run_time=wall_now)
     return sched
 
 
 def run(db: Engine, interval_seconds: int = 60) -> None:
-    """Run until interrupted. The first tick, at start, catches up on everything missed."""
-    sched = make_scheduler(db, interval_seconds=interval_seconds)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        sched.start()
+    """Run until interrupted. The first tick, at start, catches up on everything missed.
+
+    APScheduler runs in a background thread and the main thread only waits: a Ctrl-C then always
+    reaches this loop (in a BlockingScheduler it can land inside APScheduler's job submission, which
+    catches it), and stopping waits only for the job that is running."""
+    sched = make_scheduler(db, interval_seconds=interval_seconds, scheduler_class=BackgroundScheduler)
+    sched.start()
+    stop = threading.Event()
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            sched.shutdown(wait=True)
