@@ -22,8 +22,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from states.calendar import UnknownYearError
-from states.policy import PolicyError, get_policy, policies
+from states.policy import get_policy, policies
 from workflow.clock import SHANGHAI
 from workflow.errors import WorkflowError
 
@@ -555,19 +554,13 @@ def main() -> None:
         raise SystemExit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except (UsageProblem, PolicyError) as exc:
-        err.print(f"error: {exc}")
-        raise SystemExit(2) from None
     except WorkflowError as exc:
         err.print(f"error [{exc.code}]: {exc.message}")
         raise SystemExit(2) from None
-    except ValidationError as exc:
+    except ValidationError as exc:  # before ValueError, which it is
         err.print(f"error: {pydantic_message(exc)}")
         raise SystemExit(2) from None
-    except UnknownYearError as exc:
-        err.print(f"error: {exc}")
-        raise SystemExit(2) from None
-    except ValueError as exc:
+    except (UsageProblem, ValueError) as exc:  # PolicyError and UnknownYearError are ValueErrors
         err.print(f"error: {exc}")
         raise SystemExit(2) from None
     except KeyboardInterrupt:
