@@ -38,8 +38,6 @@ scheduled_events = ScheduledEvent.__table__  # type: ignore[attr-defined]
 # Statements built once: building a statement object per call costs more than the database work.
 _ACTIVE_CASE = select(cases.c.id).where(cases.c.active_key == bindparam("b_key"))
 _BARS_FOR = select(bars).where(bars.c.id_number == bindparam("b_id_number")).order_by(bars.c.from_year)
-_INSERT_APPLICANT = insert(applicants).returning(applicants.c.id)
-_INSERT_CASE = insert(cases).returning(cases.c.id)
 
 
 # ---- the hot path, at the driver level ----------------------------------------------------------
@@ -195,12 +193,6 @@ def _execute(conn: Connection, sql: str, params: Sequence[Any], many: bool = Fal
     return cursor
 
 
-def insert_applicant(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(conn.execute(_INSERT_APPLICANT, dict(values)).scalar_one())
-
-
-def insert_case(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(conn.execute(_INSERT_CASE, dict(values)).scalar_one())
 
 
 _INSERT_APPLICANTS = insert(applicants).returning(applicants.c.id, sort_by_parameter_order=True)
@@ -341,7 +333,3 @@ def upsert_scheduled_events(conn: Connection, rows: Iterable[Mapping[str, Any]])
     for row in rows:
         added += conn.execute(stmt, dict(row)).rowcount
     return added
-
-
-def utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.UTC)

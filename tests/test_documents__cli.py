@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from states.idcard import mask
+from tests.cli_support import zcflow
 from tests.drive import walk
-from workflow import cli
-from workflow.cli_notify import register
 
 HZ = "hz-recognition-2025h1"
 
 
-def zcflow(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    if not any(c.name == "deliver" for c in cli.app.registered_commands):
-        register(cli.app)
-    monkeypatch.setattr(sys, "argv", ["zcflow", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_document_kind_from_the_command_line(db: Engine, db_url: str, tmp_path: Path,

@@ -4,30 +4,14 @@ field on bad input."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.cli_support import zcflow
 from tests.drive import walk
-from workflow import cli
-from workflow.cli_notify import register
-
-
-def zcflow(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the real entry point (workflow.cli.main) with the commands of cli_notify registered."""
-    if not any(c.name == "deliver" for c in cli.app.registered_commands):
-        register(cli.app)
-    monkeypatch.setattr(sys, "argv", ["zcflow", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_deliver_sends_the_outbox_to_files_once(db: Engine, db_url: str, tmp_path: Path,

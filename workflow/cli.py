@@ -280,7 +280,8 @@ def case_act(
         out.print(f"case {t.case_id}: {t.from_state} → {t.to_state} ({t.action} by {t.actor.role.value})")
 
 
-def _local(t: dt.datetime | None) -> str:
+def shanghai_minute(t: dt.datetime | None) -> str:
+    """A time as people read it in tables: Asia/Shanghai, to the minute."""
     return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
@@ -315,11 +316,11 @@ def case_show(case_id: int, database: DbOpt = None, as_json: JsonOpt = False) ->
                   f"{e.get('full_years')} full years to {e.get('reference_date')}; committee {e.get('committee')}"
                   + (f"; rule {e['rule']}" if e.get("rule") else ""))
     if case.notice_closes_at:
-        out.print(f"notice closes: {_local(case.notice_closes_at)} (Asia/Shanghai)")
+        out.print(f"notice closes: {shanghai_minute(case.notice_closes_at)} (Asia/Shanghai)")
     table = Table("#", "at (Asia/Shanghai)", "from", "to", "action", "who", "reason", title="history")
     for h in hist:
         who = h.actor_role + (f" {h.actor_id}" if h.actor_id else "")
-        table.add_row(str(h.seq), _local(h.at), h.from_state, h.to_state, h.action, who, h.reason or "")
+        table.add_row(str(h.seq), shanghai_minute(h.at), h.from_state, h.to_state, h.action, who, h.reason or "")
     out.print(table)
     out.print("allowed now: " + (", ".join(allowed) or "nothing"))
 

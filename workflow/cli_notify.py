@@ -19,8 +19,7 @@ from notifications.channels.base import ChannelConfigError
 from notifications.documents import FORMATS, Document, DocumentError
 from notifications.outbox import STATUSES
 from states.labels import STATUS_LABELS
-from workflow.cli import DbOpt, JsonOpt, UsageProblem, emit_json, open_workflow, out, parse_time
-from workflow.clock import SHANGHAI
+from workflow.cli import DbOpt, JsonOpt, UsageProblem, emit_json, open_workflow, out, parse_time, shanghai_minute
 
 document_app = typer.Typer(no_args_is_help=True,
                            help="Printable documents: notice lists, registration forms, rosters, checklists.")
@@ -36,10 +35,6 @@ def _workflow(database: str | None) -> Iterator[Any]:
         yield wf
     finally:
         wf.db.dispose()
-
-
-def _local(t: Any) -> str:
-    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
 # ---- notifications -------------------------------------------------------------------------------
@@ -92,10 +87,11 @@ def notifications_cmd(
     table = Table("id", "case", "template", "channel", "to", "status", "tries", "created", "sent / next try",
                   "last error", title=f"{len(rows)} notifications")
     for r in rows:
-        when = _local(r.sent_at) if r.sent_at else _local(r.next_attempt_at)
+        when = shanghai_minute(r.sent_at) if r.sent_at else shanghai_minute(r.next_attempt_at)
         table.add_row(str(r.id), str(r.case_id or ""), r.template, r.channel,
                       f"{r.recipient_role} {r.recipient or ''}".strip(),
-                      f"{r.status} {STATUS_LABELS.get(r.status, '')}", str(r.attempts), _local(r.created_at), when,
+                      f"{r.status} {STATUS_LABELS.get(r.status, '')}", str(r.attempts),
+                      shanghai_minute(r.created_at), when,
                       (r.last_error or "")[:80])
     out.print(table)
     if show:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from states.calendar import SHANGHAI  # the one time zone of CONTRACT §4
+
+__all__ = ["SHANGHAI", "local", "now", "require_aware", "set_now", "shifted", "to_wall"]
 
 _offset = dt.timedelta(0)
 

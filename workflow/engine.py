@@ -8,7 +8,7 @@ row, and the outbox rows. If any of them fails, none of them happened.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,28 +92,11 @@ class PlannedMove:
 _CALENDARS: dict[tuple[str, int], ChineseCalendar] = {}
 
 
-class RememberingCalendar(ChineseCalendar):
-    """A ChineseCalendar that looks each day up once: the `chinesecalendar` package scans its whole
-    table on every lookup (~20 µs), and a round asks about the same few hundred days again and again.
-    Unknown years are not remembered: they raise every time, as before."""
-
-    def __init__(self, overrides: Mapping[dt.date, bool] | None = None) -> None:
-        super().__init__(overrides)
-        self._known: dict[dt.date, bool] = {}
-
-    def is_working_day(self, day: dt.date) -> bool:
-        found = self._known.get(day)
-        if found is None or type(day) is not dt.date:
-            found = super().is_working_day(day)
-            self._known[day] = found
-        return found
-
-
 def calendar_for(policy: Policy) -> ChineseCalendar:
     """The working-day calendar of a policy: the State Council schedule plus the policy's overrides."""
     key = (policy.id, policy.version)
     if key not in _CALENDARS:
-        _CALENDARS[key] = RememberingCalendar(overrides=dict(policy.calendar_overrides))
+        _CALENDARS[key] = ChineseCalendar(overrides=dict(policy.calendar_overrides))
     return _CALENDARS[key]
 
 

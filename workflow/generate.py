@@ -20,7 +20,7 @@ from states.idcard import check_digit
 from states.policy import Policy, get_policy
 from states.vocabulary import STAGE_KINDS, Role
 from workflow.clock import SHANGHAI
-from workflow.engine import RememberingCalendar
+from workflow.engine import calendar_for
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建文辉力斌宇浩凯鹏"
@@ -60,7 +60,7 @@ class Planner:
     def __init__(self, policy: Policy, rng: random.Random) -> None:
         self.p = policy
         self.rng = rng
-        self.cal = RememberingCalendar(overrides=dict(policy.calendar_overrides))
+        self.cal = calendar_for(policy)
         self.start, self.end = self.bounds()
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:

@@ -36,6 +36,10 @@ class ChineseCalendar(WorkingDayCalendar):
             checked[day] = working
         self._overrides: Mapping[dt.date, bool] = MappingProxyType(checked)
         self._years = _package_years()
+        # Each day is looked up once: the package scans its whole table on every lookup (~20 µs),
+        # and a round asks about the same few hundred days again and again. Unknown years are not
+        # remembered: they raise every time.
+        self._known: dict[dt.date, bool] = {}
 
     @property
     def overrides(self) -> Mapping[dt.date, bool]:
@@ -47,13 +51,18 @@ class ChineseCalendar(WorkingDayCalendar):
 
     def is_working_day(self, day: dt.date) -> bool:
         _require_date(day, "day")
+        known = self._known.get(day)
+        if known is not None:
+            return known
         override = self._overrides.get(day)
         if override is not None:
             return override
         try:
-            return bool(chinese_calendar.is_workday(day))
+            working = bool(chinese_calendar.is_workday(day))
         except NotImplementedError as exc:  # the package's "no available data for year ..."
             raise UnknownYearError(day.year, self._years) from exc
+        self._known[day] = working
+        return working
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(overrides={dict(self._overrides)!r})"
