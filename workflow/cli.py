@@ -566,15 +566,30 @@ def main() -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # usage errors found by the command-line parser
+        usage, abort = _parser_errors()
+        if isinstance(exc, usage):
+            # Every usage-error class has show() and exit_code.
+            getattr(exc, "show")()  # noqa: B009
+            raise SystemExit(getattr(exc, "exit_code", 2)) from None
+        if isinstance(exc, abort):
             raise SystemExit(130) from None
         raise
+
+
+def _parser_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """The parser's usage-error and abort classes. Typer 0.29 vends its own copy of click (whose
+    errors derive from typer.TyperException); older Typer uses the click package."""
+    usage: list[type[Exception]] = [typer.TyperException]
+    abort: list[type[Exception]] = [typer.Abort]
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        usage.append(click.exceptions.ClickException)
+        abort.append(click.exceptions.Abort)
+    return tuple(usage), tuple(abort)
 
 
 if __name__ == "__main__":
