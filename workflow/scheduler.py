@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -70,13 +71,13 @@ def run(db: Engine, interval_seconds: int = 60) -> None:
     reaches this loop (in a BlockingScheduler it can land inside APScheduler's job submission, which
     catches it), and stopping waits only for the job that is running."""
     sched = make_scheduler(db, interval_seconds=interval_seconds, scheduler_class=BackgroundScheduler)
-    sched.start()
     stop = threading.Event()
     try:
+        sched.start()  # inside the try: a Ctrl-C during start-up still shuts the thread down
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt, SchedulerNotRunningError):
             sched.shutdown(wait=True)
