@@ -24,18 +24,14 @@ from storage.migrate import upgrade
 from tests.drive import HOUR, walk
 from tests.filings import filing
 from tests.reliability import TABLES, consistency_problems, count, rows_by_table, zcflow
-from workflow import cli
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, tick
 from workflow.engine import Actor, Workflow
 from workflow.transfer import END, HEADER, export_lines
 
-# `zcflow export` once the lead lists workflow.cli_reliability among the CLI's extensions.
-CLI = "workflow.cli" if "workflow.cli_reliability" in getattr(cli, "EXTENSIONS", ()) else "workflow.cli_reliability"
-
 
 def zc(*args: str, cwd: Path) -> Any:
-    return zcflow(*args, module=CLI, cwd=cwd)
+    return zcflow(*args, cwd=cwd)
 
 
 def fill(db: Engine) -> None:

@@ -1,4 +1,4 @@
-"""`zcflow user add|list` and `zcflow serve`, as registered by workflow.cli_web.register."""
+"""`zcflow user add|list` and `zcflow serve`, the commands of workflow/cli/web.py."""
 
 from __future__ import annotations
 
@@ -12,17 +12,15 @@ from typer.testing import CliRunner
 
 import workflow.web
 from tests.web_support import fast_hashing
-from workflow.cli import UsageProblem
-from workflow.cli_web import parse_scope_options, register
+from workflow.cli import UsageProblem, load_commands
+from workflow.cli.web import parse_scope_options
 from workflow.web.users import authenticate
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     fast_hashing(monkeypatch)
-    app = typer.Typer()
-    register(app)
-    return app
+    return load_commands()
 
 
 def run(app: typer.Typer, *args: str, input: str | None = None) -> Any:

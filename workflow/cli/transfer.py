@@ -1,8 +1,7 @@
-"""`zcflow export FILE` and `zcflow import FILE`: move or back up a whole database (issue 7).
+"""`zcflow export FILE` and `zcflow import FILE`: move or back up a whole database.
 
-The lead wires ``register(app)`` into workflow/cli.py. Until then ``python -m workflow.cli_reliability``
-runs the zcflow command with these two added. The file format is described in workflow/transfer.py.
-Bad input (a missing file, a bad line, a database that is not empty) exits 2 with the reason.
+The file format is described in workflow/transfer.py. Bad input (a missing file, a bad line, a
+database that is not empty) exits 2 with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine, make_url
 
-from workflow.cli import DbOpt, JsonOpt, UsageProblem, emit_json, out
+from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, out
 
 FileArg = Annotated[Path, typer.Argument(help="The export file (JSON lines); - for stdout/stdin.")]
 
@@ -86,15 +85,5 @@ def import_cmd(file: FileArg, database: DbOpt = None, as_json: JsonOpt = False) 
         out.print(f"imported {report.rows} rows from {file} ({_summary(report.counts)})")
 
 
-def register(app: typer.Typer) -> None:
-    """Add `export` and `import` to the zcflow command."""
-    app.command("export")(export_cmd)
-    app.command("import")(import_cmd)
-
-
-if __name__ == "__main__":
-    from workflow import cli
-
-    if __spec__.name not in getattr(cli, "EXTENSIONS", ()):  # not wired in yet: add the commands here
-        register(cli.app)
-    cli.main()
+app.command("export")(export_cmd)
+app.command("import")(import_cmd)

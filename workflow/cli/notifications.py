@@ -1,7 +1,7 @@
 """`zcflow notifications`, `zcflow deliver` and `zcflow document KIND …`.
 
-The lead wires ``register(app)`` into workflow/cli.py. Bad input raises UsageProblem (exit 2, the
-message names the option); rendering and delivery live in notifications/.
+Bad input raises UsageProblem (exit 2, the message names the option); rendering and delivery live in
+notifications/.
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ from notifications.channels.base import ChannelConfigError
 from notifications.documents import FORMATS, Document, DocumentError
 from notifications.outbox import STATUSES
 from states.labels import STATUS_LABELS
-from workflow.cli import DbOpt, JsonOpt, UsageProblem, emit_json, open_workflow, out, parse_time, shanghai_minute
+from workflow.cli.base import (
+    DbOpt,
+    JsonOpt,
+    UsageProblem,
+    app,
+    emit_json,
+    open_workflow,
+    out,
+    parse_time,
+    shanghai_minute,
+)
 
 document_app = typer.Typer(no_args_is_help=True,
                            help="Printable documents: notice lists, registration forms, rosters, checklists.")
@@ -284,8 +294,6 @@ def document_mail_in(
     _write(doc, fmt, out_path)
 
 
-def register(app: typer.Typer) -> None:
-    """Add `notifications`, `deliver` and `document …` to the zcflow command."""
-    app.command("notifications")(notifications_cmd)
-    app.command("deliver")(deliver_cmd)
-    app.add_typer(document_app, name="document")
+app.command("notifications")(notifications_cmd)
+app.command("deliver")(deliver_cmd)
+app.add_typer(document_app, name="document")

@@ -1,0 +1,5 @@
+"""`python -m workflow.cli`: the zcflow command."""
+
+from workflow.cli import main
+
+main()

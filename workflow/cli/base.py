@@ -1,0 +1,119 @@
+"""What every `zcflow` command shares: the app, the consoles, the option types, input parsing and
+the error type that exits 2 naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from states.policy import get_policy
+from workflow.clock import SHANGHAI
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="zcflow: professional-title (职称) application rounds as durable state machines.")
+
+# Wide tables when piped (Rich would otherwise assume 80 columns); stderr never interprets markup,
+# so an error code in brackets such as [illegal_transition] is printed as written.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout, for scripts.")]
+DbOpt = Annotated[str | None, typer.Option("--database", envvar="ZCFLOW_DATABASE_URL",
+                                           help="Database URL (default: SQLite file zcflow.db here).")]
+
+
+class UsageProblem(Exception):
+    """Bad input found by the CLI itself: message names the field; exit 2."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"error: {message}")
+    raise typer.Exit(code)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def parse_time(value: str | None, field: str = "--at") -> dt.datetime:
+    """An ISO time; a value without an offset is taken as Asia/Shanghai (CONTRACT §4)."""
+    if value is None:
+        from workflow.clock import now
+
+        return now()
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            d = dt.date.fromisoformat(value)
+        except ValueError:
+            raise UsageProblem(
+                f"{field}: {value!r} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)") from None
+        t = dt.datetime(d.year, d.month, d.day)
+    from workflow.scenario import YEARS
+
+    if t.year not in YEARS:
+        raise UsageProblem(f"{field}: year {t.year} is out of range ({YEARS.start}–{YEARS.stop - 1})")
+    return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
+
+
+def parse_date(value: str | None, field: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageProblem(f"{field}: {value!r} is not a real ISO date (YYYY-MM-DD)") from None
+
+
+def pydantic_message(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+        parts.append(f"{loc or '(input)'}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def open_workflow(database: str | None) -> Any:
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from workflow.deadlines import ensure_schedule
+    from workflow.engine import Workflow
+
+    db = make_engine(database)
+    upgrade(db)
+    ensure_schedule(db)
+    return Workflow(db)
+
+
+def shanghai_minute(t: dt.datetime | None) -> str:
+    """A time as people read it in tables: Asia/Shanghai, to the minute."""
+    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def read_input(file: Path) -> str:
+    """The text of FILE (``-`` for stdin); a missing or unreadable file is a usage problem."""
+    if str(file) == "-":
+        return sys.stdin.read()
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageProblem(f"FILE: {file} does not exist") from None
+    except UnicodeDecodeError:
+        raise UsageProblem(f"FILE: {file} is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageProblem(f"FILE: cannot read {file}: {exc.strerror}") from None
+
+
+def policy_or_fail(policy_id: str) -> Any:
+    try:
+        return get_policy(policy_id)
+    except KeyError as exc:
+        raise UsageProblem(f"policy: {exc.args[0]}") from None

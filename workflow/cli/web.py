@@ -1,0 +1,112 @@
+"""`zcflow serve` and `zcflow user …`: the web UI and who may log in to it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out
+
+LIST_KEYS = ("committees", "districts", "series")
+
+
+def parse_scope_options(values: list[str]) -> dict[str, Any]:
+    """`--scope` values as a scope object: one JSON object, or KEY=VALUE pairs (repeatable; the
+    list keys committees, districts and series take several values, repeated or comma-separated)."""
+    if len(values) == 1 and values[0].lstrip().startswith("{"):
+        try:
+            data = json.loads(values[0])
+        except json.JSONDecodeError as exc:
+            raise UsageProblem(f"--scope: not a JSON object: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise UsageProblem("--scope: give a JSON object or KEY=VALUE")
+        return data
+    scope: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise UsageProblem(f"--scope: {item!r} is not KEY=VALUE (e.g. --scope employer=杭州示范机电有限公司)")
+        if key in LIST_KEYS:
+            scope.setdefault(key, []).extend(v.strip() for v in value.split(",") if v.strip())
+        elif key in scope:
+            raise UsageProblem(f"--scope: {key} given twice")
+        else:
+            scope[key] = value
+    return scope
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    database: DbOpt = None,
+) -> None:
+    """Run the web UI and the JSON API (set ZCFLOW_SECRET_KEY when several serve processes share
+    one database, so that each accepts the others' sessions and tokens)."""
+    from workflow.web import serve
+
+    wf = open_workflow(database)
+    try:
+        serve(wf.db, host, port)
+    finally:
+        wf.db.dispose()
+
+user_app = typer.Typer(no_args_is_help=True, help="Web users: who may log in, their role and scope.")
+app.add_typer(user_app, name="user")
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="employer, department, committee, city or admin.")],
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="What the user sees: KEY=VALUE (repeatable) or a JSON object. employer=NAME; "
+                        "district=NAME; committees=NAME[,NAME] and/or districts=…,series=…; city=NAME; "
+                        "admin: none.")] = None,
+    password: Annotated[str | None, typer.Option(
+        "--password", help="The password (omit to be asked for it, unseen).")] = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a web user."""
+    from workflow.clock import now
+    from workflow.errors import InvalidInput
+    from workflow.web.users import create_user
+
+    data = parse_scope_options(scope or [])
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    wf = open_workflow(database)
+    try:
+        user = create_user(wf.db, username, password, role, data, now())
+    except InvalidInput as exc:
+        raise UsageProblem(exc.message) from None
+    finally:
+        wf.db.dispose()
+    if as_json:
+        emit_json({"id": user.id, "username": user.username, "role": user.role.value,
+                   "scope": user.scope.to_json()})
+    else:
+        out.print(f"user {user.username} added: {user.role.value}, scope {user.scope_text}")
+
+@user_app.command("list")
+def user_list(database: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List the web users with their roles and scopes."""
+    from workflow.web.users import list_users
+
+    wf = open_workflow(database)
+    try:
+        found = list_users(wf.db)
+    finally:
+        wf.db.dispose()
+    if as_json:
+        emit_json([{"id": u.id, "username": u.username, "role": u.role.value, "scope": u.scope.to_json()}
+                   for u in found])
+        return
+    table = Table("username", "role", "scope", title=f"{len(found)} users")
+    for u in found:
+        table.add_row(u.username, u.role.value, json.dumps(u.scope.to_json(), ensure_ascii=False))
+    out.print(table)
