@@ -212,3 +212,18 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=32)
     scope: dict[str, Any] = _json()
     created_at: dt.datetime | None = _aware(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """An administrative act that is not a case transition (those are in `history`): user changes,
+    login lockouts, policy imports and amendments, calendar years. One row per act, never changed."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action_at", "action", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime | None = _aware(nullable=False)
+    actor: str = Field(max_length=100)  # a web user name, or "cli:<os user>"
+    action: str = Field(max_length=64)  # e.g. user_add, login_lockout, policy_import, calendar_import
+    subject: str = Field(max_length=200)  # what it concerns: a user name, a policy id, a year
+    detail: dict[str, Any] = _json()

@@ -18,7 +18,6 @@ from storage.migrate import upgrade
 
 PG_URL = os.environ.get("ZCFLOW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-TABLES = "history, notifications, bars, cases, applicants, scheduled_events, users"
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +60,9 @@ def fresh_pg_url(url: str, schema: str) -> str:
         # The history table refuses TRUNCATE (migration 0003); emptying the test schema between tests
         # is an administrator's act, done with triggers off for this transaction only.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(schema + '.' + t.strip() for t in TABLES.split(','))} "
-                          "RESTART IDENTITY CASCADE"))
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename != "
+                                   "'alembic_version'"), {"s": schema}).scalars().all()
+        conn.execute(text(f"TRUNCATE {', '.join(f'{schema}.{t}' for t in tables)} RESTART IDENTITY CASCADE"))
     admin.dispose()
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
