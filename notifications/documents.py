@@ -15,7 +15,6 @@ printable A4 PDF with an embedded Chinese font.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from notifications.context import (
 )
 from notifications.labels import cn_date, state_label
 from notifications.render import RenderError, render_file
+from notifications.spreadsheet import append_row, csv_bytes
 from states.calendar import local_date
 from states.idcard import mask
 from states.labels import EDUCATION_LABELS, ID_TYPE_LABELS
@@ -346,12 +346,8 @@ def roster(conn: Connection, policy_id: str, *, committee: str | None = None, in
 
 
 def roster_csv(doc: Roster) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(doc.columns)
-    writer.writerows(doc.rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese correctly; formula-safe."""
+    return csv_bytes(doc.columns, doc.rows)
 
 
 def roster_xlsx(doc: Roster) -> bytes:
@@ -364,15 +360,15 @@ def roster_xlsx(doc: Roster) -> bytes:
     assert sheet is not None
     sheet.title = "花名册"
     heading = f"{doc.policy_name}{doc.title}" + (f"（{doc.committee}）" if doc.committee else "")
-    sheet.append([heading])
+    append_row(sheet, [heading])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(doc.columns))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center")
-    sheet.append(list(doc.columns))
+    append_row(sheet, doc.columns)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in doc.rows:
-        sheet.append(list(row))
+        append_row(sheet, row)
     widths = [max(len(str(r[i])) for r in (doc.columns, *doc.rows)) for i in range(len(doc.columns))]
     for i, width in enumerate(widths):
         sheet.column_dimensions[get_column_letter(i + 1)].width = min(4 + 2 * width, 60)

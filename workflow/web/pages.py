@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from notifications.spreadsheet import csv_cell
 from states.calendar import end_of_day
 from states.idcard import mask
 from states.labels import ACTION_LABELS, STATE_LABELS
@@ -205,12 +206,6 @@ def case_list(request: Request, user: PageUser) -> Response:
     return render(request, "cases.html", context, user=user)
 
 
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A cell that starts like a formula is quoted so that a spreadsheet shows it as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/cases/export.csv")
 def case_export(request: Request, user: PageUser) -> Response:
     ctx = ctx_of(request)
@@ -222,7 +217,7 @@ def case_export(request: Request, user: PageUser) -> Response:
     out.writerow(["案件号", "政策", "状态", "姓名", "证件号码", "区县", "单位", "专业", "系列", "级别", "评审/认定机构",
                   "公示期满", "提交时间", "最近更新"])
     for r in rows:
-        out.writerow([_csv_cell(v) for v in (
+        out.writerow([csv_cell(v) for v in (
             r.id, r.policy_id, label(STATE_LABELS, r.state), r.name, mask(r.id_number), r.district, r.employer,
             r.specialty, r.series, r.level, r.committee, deadline(r.notice_closes_at), sh(r.submitted_at),
             sh(r.updated_at))])
