@@ -7,11 +7,12 @@ which the CLI and the API turn into a message naming the field.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from states.idcard import IdNumberError, validate_resident_id
+from states.text import FREE_TEXT_ALLOWED, refuse_control
 
 IdType = Literal["resident_id", "hmt_permit", "foreign_work_permit", "passport"]
 EducationLevel = Literal["college", "bachelor", "second_bachelor", "master", "doctorate"]
@@ -21,12 +22,16 @@ Route = Literal["normal", "direct", "skilled", "exceptional"]
 class Input(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
 
+    # Free-text fields that may hold line breaks and tabs; every other text refuses control characters.
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset({"statement"})
+
     @field_validator("*")
     @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL, and no name, number or address needs one.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character")
+    def _no_control(cls, value: object, info: ValidationInfo) -> object:
+        # No name, number or address needs a control character (states/text.py); PostgreSQL cannot
+        # hold NUL at all.
+        if isinstance(value, str):
+            refuse_control(value, FREE_TEXT_ALLOWED if info.field_name in cls.FREE_TEXT else "")
         return value
 
 

@@ -97,7 +97,7 @@ def test_file_channel_writes_eml_txt_and_json_once(tmp_path: Path) -> None:
     inapp = Path(channel.send(a_message(channel="inapp", notification_id=9, key="zcflow-notification-9",
                                         address=None)).reference or "")
     assert json.loads(inapp.read_text("utf-8"))["key"] == "zcflow-notification-9"
-    assert not list(tmp_path.rglob(".tmp-*"))
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and ".tmp" in p.relative_to(tmp_path).parts]
 
 
 def test_the_default_configuration_is_the_file_channel(db: Engine, tmp_path: Path) -> None:
@@ -106,7 +106,8 @@ def test_the_default_configuration_is_the_file_channel(db: Engine, tmp_path: Pat
     case_id, at = submitted(db)
     report = deliver(db, at + HOUR, transports=chosen)
     assert report.sent == 2
-    files = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*"))
+    files = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
+                   if p.is_file())
     assert files == ["email/00000002-submitted.eml", "sms/00000001-submitted.txt"]
     sms = (tmp_path / "out/sms/00000001-submitted.txt").read_text("utf-8")
     assert "【杭州人社】王伟：您的工程师（制造业）申报已提交" in sms

@@ -1,9 +1,12 @@
 """The default channel (and the demo's): each message becomes one file under a directory, e.g.
 ``./zcflow-outbox/email/00000012-submitted.eml``; SMS as ``.txt``, in-app as ``.json``.
 
-The file name is the notification id, and a file is written under a temporary name and renamed into
-place, so a re-send after a crash finds the file there and does not write a second copy: this
-channel never duplicates.
+The file name is the notification id, and a file is written under a temporary name in ``.tmp/`` and
+renamed into place, so a re-send after a crash finds the file there and does not write a second copy:
+this channel never duplicates. A kill between the two leaves a temporary file: the channel removes
+those older than :data:`STALE_AFTER` when it starts (younger ones may be another process's, mid-write).
+
+The SMS file's header lines escape what they write (a CR or LF in a name cannot forge a header line).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,6 +24,24 @@ from notifications.render import sms_segments
 
 DEFAULT_DIRECTORY = Path("zcflow-outbox")
 EXTENSIONS = {"email": "eml", "sms": "txt"}
+TMP = ".tmp"
+STALE_AFTER = 600.0  # seconds: a write takes milliseconds
+
+
+def header_value(value: object) -> str:
+    """One header line's value: backslash and every control character escaped (\\n, \\x1b, …)."""
+    text = str(value)
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\r\n\t":
+            out.append({"\r": "\\r", "\n": "\\n", "\t": "\\t"}[ch])
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class FileChannel(Channel):
@@ -31,6 +53,23 @@ class FileChannel(Channel):
         self.directory = Path(directory)
         self.sender = sender
         self.domain = domain
+        self.remove_stale()
+
+    def remove_stale(self, older_than: float = STALE_AFTER) -> int:
+        """Delete temporary files left by a killed writer (``.tmp/*``, and the ``.tmp-*`` files older
+        versions left beside the messages); returns how many."""
+        if not self.directory.is_dir():
+            return 0
+        limit = time.time() - older_than
+        removed = 0
+        for path in [*self.directory.glob(f"{TMP}/*"), *self.directory.glob("*/.tmp-*")]:
+            try:
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:  # another process removed it first
+                continue
+        return removed
 
     def path_for(self, message: Message) -> Path:
         ext = EXTENSIONS.get(message.channel, "json")
@@ -40,9 +79,9 @@ class FileChannel(Channel):
         if message.channel == "email":
             return bytes(build_email(message, self.sender, self.domain))
         if message.channel == "sms":
-            head = [f"To: {message.address or '(no phone number on file)'} ({message.recipient_name or ''})",
-                    f"Key: {message.key}", f"Template: {message.template}",
-                    f"Segments: {sms_segments(message.text)}", ""]
+            to = f"{message.address or '(no phone number on file)'} ({message.recipient_name or ''})"
+            head = [f"To: {header_value(to)}", f"Key: {header_value(message.key)}",
+                    f"Template: {header_value(message.template)}", f"Segments: {sms_segments(message.text)}", ""]
             return ("\n".join(head) + "\n" + message.text + "\n").encode("utf-8")
         record = {"id": message.notification_id, "key": message.key, "channel": message.channel,
                   "template": message.template, "recipient_role": message.recipient_role,
@@ -59,7 +98,8 @@ class FileChannel(Channel):
         tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            (self.directory / TMP).mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory / TMP, prefix=f"{path.stem}-", suffix=path.suffix)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
                 handle.flush()

@@ -14,6 +14,7 @@ from states.applicant import ApplicantFiling
 from states.idcard import mask
 from states.labels import ACTION_LABELS, STATE_LABELS
 from states.policy import policies
+from states.text import FREE_TEXT_ALLOWED, refuse_control
 from states.vocabulary import ACTIONS, REASON_REQUIRED
 from workflow.clock import SHANGHAI
 from workflow.web.labels import label
@@ -22,13 +23,16 @@ from workflow.web.service import MAX_BULK, MAX_REASON, CaseView
 MAX_CASE_ID = 2**31 - 1
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+def _no_control(value: str) -> str:
+    return refuse_control(value)
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+def _free_text(value: str) -> str:
+    return refuse_control(value, FREE_TEXT_ALLOWED)
+
+
+Text = Annotated[str, AfterValidator(_no_control)]  # names, user names, codes: no control characters
+FreeText = Annotated[str, AfterValidator(_free_text)]  # reasons: line breaks and tabs allowed
 
 
 def _digits(value: Any) -> Any:
@@ -211,7 +215,7 @@ ACTION_ENUM: JsonDict = {"enum": [*ACTIONS]}
 
 class ActionRequest(BaseModel):
     action: Text = Field(min_length=1, max_length=64, examples=["employer_approve"], json_schema_extra=ACTION_ENUM)
-    reason: Text | None = Field(default=None, max_length=MAX_REASON)
+    reason: FreeText | None = Field(default=None, max_length=MAX_REASON)
     expected_version: int | None = Field(default=None, ge=0, le=MAX_CASE_ID,
                                          description="refuse with 409 unless the case is still at this version")
 
@@ -240,7 +244,7 @@ CaseIdItem = Annotated[int, Field(ge=1, le=MAX_CASE_ID)]
 class BulkRequest(BaseModel):
     case_ids: list[CaseIdItem] = Field(min_length=1, max_length=MAX_BULK)
     action: Text = Field(min_length=1, max_length=64, json_schema_extra=ACTION_ENUM)
-    reason: Text | None = Field(default=None, max_length=MAX_REASON)
+    reason: FreeText | None = Field(default=None, max_length=MAX_REASON)
 
 
 class BulkItem(BaseModel):
@@ -259,7 +263,7 @@ class BulkOut(BaseModel):
 
 
 class ObjectionRequest(BaseModel):
-    reason: Text = Field(min_length=1, max_length=MAX_REASON)
+    reason: FreeText = Field(min_length=1, max_length=MAX_REASON)
     objector: Text | None = Field(default=None, max_length=40, description="异议人（可匿名）")
 
 

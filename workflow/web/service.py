@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from states.machine import machine_for
 from states.policy import get_policy
+from states.text import FREE_TEXT_ALLOWED, control_character
 from states.vocabulary import (
     ACTIONS,
     ANY_STAGE_ACTORS,
@@ -49,12 +50,18 @@ class WebContext:
     secure_cookies: bool = False
 
 
+FREE_TEXT_FIELDS = frozenset({"reason", "statement"})
+
+
 def clean_text(value: str | None, field_name: str, *, max_len: int = MAX_REASON) -> str | None:
-    """Strip; refuse NUL (PostgreSQL cannot store it) and over-long text, naming the field."""
+    """Strip; refuse control characters (a reason may hold line breaks and tabs; NUL never: PostgreSQL
+    cannot store it) and over-long text, naming the field."""
     if value is None:
         return None
-    if "\x00" in value:
-        raise InvalidInput(f"{field_name}: must not contain NUL characters", field=field_name)
+    free = field_name.rsplit(".", 1)[-1] in FREE_TEXT_FIELDS
+    found = control_character(value, FREE_TEXT_ALLOWED if free else "")
+    if found is not None:
+        raise InvalidInput(f"{field_name}: must not contain control characters ({found})", field=field_name)
     value = value.strip()
     if len(value) > max_len:
         raise InvalidInput(f"{field_name}: at most {max_len} characters", field=field_name)
