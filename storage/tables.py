@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.types import TypeDecorator
@@ -212,6 +212,23 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=32)
     scope: dict[str, Any] = _json()
     created_at: dt.datetime | None = _aware(nullable=False)
+    # Every session and token carries the epoch it was issued under; logout, a password change, a
+    # reset and `user disable` add one, which ends them all at once (checked on the request's one
+    # primary-key lookup of the user).
+    auth_epoch: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
+    disabled_at: dt.datetime | None = _aware()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per key ("user:NAME" or "addr:IP"): growing delays, then a lockout an admin lifts."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(max_length=120, primary_key=True)
+    failures: int = Field(default=0)
+    last_failure_at: dt.datetime | None = _aware(nullable=False)
+    blocked_until: dt.datetime | None = _aware()
+    locked_at: dt.datetime | None = _aware()
 
 
 class AuditEntry(SQLModel, table=True):

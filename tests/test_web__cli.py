@@ -39,21 +39,21 @@ def test_user_add_with_each_role_and_its_scope(cli: typer.Typer, db_url: str, db
         ("root", "admin", [], {}),
     ]
     for username, role, scope, expected in cases:
-        r = run(cli, "user", "add", username, "--role", role, *scope, "--password", "s3cret-pass",
+        r = run(cli, "user", "add", username, "--role", role, *scope, "--password", "s3cret-passphrase",
                 "--database", db_url, "--json")
         assert r.exit_code == 0, (username, r.output, r.exception)
         assert json.loads(r.output)["scope"] == expected
     listed = json.loads(run(cli, "user", "list", "--database", db_url, "--json").output)
     assert [u["username"] for u in listed] == ["c1", "c2", "d1", "e1", "root", "t1"]
-    assert authenticate(db, "c2", "s3cret-pass") is not None
+    assert authenticate(db, "c2", "s3cret-passphrase") is not None
 
 
 def test_user_add_asks_for_the_password_when_not_given(cli: typer.Typer, db_url: str, db: Engine) -> None:
     r = run(cli, "user", "add", "admin2", "--role", "admin", "--database", db_url,
-            input="long-enough-pw\nlong-enough-pw\n")
+            input="long-enough-passphrase\nlong-enough-passphrase\n")
     assert r.exit_code == 0, r.output
-    assert "long-enough-pw" not in r.output
-    assert authenticate(db, "admin2", "long-enough-pw") is not None
+    assert "long-enough-passphrase" not in r.output
+    assert authenticate(db, "admin2", "long-enough-passphrase") is not None
 
 
 BAD_INPUT: list[tuple[list[str], str]] = [
@@ -72,14 +72,14 @@ BAD_INPUT: list[tuple[list[str], str]] = [
 def test_bad_user_input_is_a_usage_problem_naming_the_field(cli: typer.Typer, db_url: str) -> None:
     for args, field in BAD_INPUT:
         if "--password" not in args:
-            args = [*args, "--password", "long-enough-pw"]
+            args = [*args, "--password", "long-enough-passphrase"]
         r = run(cli, "user", "add", "someone", *args, "--database", db_url)
         assert isinstance(r.exception, UsageProblem), (args, r.output)  # workflow.cli.main exits 2 on it
         assert str(r.exception).startswith(field), (args, str(r.exception))
 
 
 def test_user_add_twice_is_refused(cli: typer.Typer, db_url: str) -> None:
-    args = ["user", "add", "root", "--role", "admin", "--password", "long-enough-pw", "--database", db_url]
+    args = ["user", "add", "root", "--role", "admin", "--password", "long-enough-passphrase", "--database", db_url]
     assert run(cli, *args).exit_code == 0
     r = run(cli, *args)
     assert isinstance(r.exception, UsageProblem)

@@ -81,7 +81,7 @@ def user_add(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     wf = open_workflow(database)
     try:
-        user = create_user(wf.db, username, password, role, data, now())
+        user = create_user(wf.db, username, password, role, data, now(), actor=_cli_actor())
     except InvalidInput as exc:
         raise UsageProblem(exc.message) from None
     finally:
@@ -95,18 +95,105 @@ def user_add(
 @user_app.command("list")
 def user_list(database: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the web users with their roles and scopes."""
-    from workflow.web.users import list_users
+    from workflow.web.throttle import locked_keys, user_key
+    from workflow.web.users import user_records
 
     wf = open_workflow(database)
     try:
-        found = list_users(wf.db)
+        found = user_records(wf.db)
+        locked = locked_keys(wf.db)
     finally:
         wf.db.dispose()
     if as_json:
-        emit_json([{"id": u.id, "username": u.username, "role": u.role.value, "scope": u.scope.to_json()}
-                   for u in found])
+        emit_json([{"id": r.user.id, "username": r.user.username, "role": r.user.role.value,
+                    "scope": r.user.scope.to_json(), "disabled": r.disabled,
+                    "locked": user_key(r.user.username) in locked} for r in found])
         return
-    table = Table("username", "role", "scope", title=f"{len(found)} users")
-    for u in found:
-        table.add_row(u.username, u.role.value, json.dumps(u.scope.to_json(), ensure_ascii=False))
+    table = Table("username", "role", "scope", "status", title=f"{len(found)} users")
+    for r in found:
+        status = "disabled" if r.disabled else "locked" if user_key(r.user.username) in locked else "active"
+        table.add_row(r.user.username, r.user.role.value, json.dumps(r.user.scope.to_json(), ensure_ascii=False),
+                      status)
     out.print(table)
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment
+        return "cli"
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str | None, typer.Option(
+        "--password", help="The new password (omit to be asked for it, unseen).")] = None,
+    database: DbOpt = None,
+) -> None:
+    """Set a user's password (an administrator's reset): ends every session and token of the user."""
+    from workflow.clock import now
+    from workflow.web.users import change_password
+
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    wf = open_workflow(database)
+    try:
+        change_password(wf.db, username, password, now(), actor=_cli_actor())
+    finally:
+        wf.db.dispose()
+    out.print(f"password of {username.strip()} changed; its sessions and tokens have ended")
+
+
+def _set_disabled(username: str, disabled: bool, database: str | None) -> None:
+    from workflow.clock import now
+    from workflow.web.users import set_disabled
+
+    wf = open_workflow(database)
+    try:
+        changed = set_disabled(wf.db, username, disabled, now(), actor=_cli_actor())
+    finally:
+        wf.db.dispose()
+    word = "disabled" if disabled else "enabled"
+    if not changed:
+        out.print(f"user {username.strip()} was already {word}")
+    elif disabled:
+        out.print(f"user {username.strip()} disabled; its sessions and tokens have ended")
+    else:
+        out.print(f"user {username.strip()} enabled")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")], database: DbOpt = None) -> None:
+    """Disable a user: no login, and every session and token ends at once."""
+    _set_disabled(username, True, database)
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="Login name.")], database: DbOpt = None) -> None:
+    """Enable a disabled user again."""
+    _set_disabled(username, False, database)
+
+
+@user_app.command("unlock")
+def user_unlock(
+    username: Annotated[str | None, typer.Argument(help="Login name locked after failed logins.")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="A client address to unlock instead.")] = None,
+    database: DbOpt = None,
+) -> None:
+    """Lift the lockout (or delay) that failed logins put on an account or a client address."""
+    from workflow.clock import now
+    from workflow.web import throttle
+
+    if (username is None) == (address is None):
+        raise UsageProblem("USERNAME or --address: give one of them")
+    key = throttle.user_key(username) if username is not None else throttle.addr_key(address)
+    wf = open_workflow(database)
+    try:
+        lifted = throttle.unlock(wf.db, key, now(), actor=_cli_actor())
+    finally:
+        wf.db.dispose()
+    what = key.split(":", 1)[1]
+    out.print(f"{what} unlocked" if lifted else f"{what} was not locked")

@@ -18,6 +18,7 @@ from states.vocabulary import ALL_STATES, Role
 from workflow.errors import InvalidInput, NotFound, NotPermitted
 from workflow.web import service
 from workflow.web.auth import ApiUser, Unauthenticated
+from workflow.web.login import attempt_async, client_address
 from workflow.web.queries import CaseFilters, list_cases
 from workflow.web.schemas import (
     MAX_CASE_ID,
@@ -45,14 +46,14 @@ from workflow.web.schemas import (
 )
 from workflow.web.scope import visible_policies
 from workflow.web.service import WebContext
-from workflow.web.users import authenticate
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {401: "未登录或令牌无效 (no valid bearer token)", 403: "无权执行 (not permitted)",
             404: "不存在或不在权限范围内 (absent or outside your scope)",
             409: "当前状态不允许，或已被他人修改 (illegal transition, conflict, duplicate)",
-            422: "输入有误 (invalid input)"}
+            422: "输入有误 (invalid input)",
+            429: "登录尝试过多，见 Retry-After (too many login attempts; see Retry-After)"}
     return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
 
 
@@ -100,11 +101,12 @@ def policy_out(p: Policy) -> PolicyOut:
     )
 
 
-@router.post("/token", response_model=TokenOut, responses=_errors(401, 422))
-def token(body: TokenRequest, request: Request) -> TokenOut:
-    """Exchange a username and password for a bearer token (it expires; ask again then)."""
+@router.post("/token", response_model=TokenOut, responses=_errors(401, 422, 429))
+async def token(body: TokenRequest, request: Request) -> TokenOut:
+    """Exchange a username and password for a bearer token (it expires; ask again then). Failed
+    attempts are throttled per account and per address: 429 with Retry-After, then a lockout."""
     ctx = ctx_of(request)
-    user = authenticate(ctx.db, body.username, body.password)
+    user = await attempt_async(ctx.db, body.username, body.password, client_address(request), ctx.clock())
     if user is None:
         raise Unauthenticated("wrong username or password")
     return TokenOut(access_token=ctx.signer.token(user), expires_in=int(ctx.signer.token_ttl.total_seconds()),

@@ -29,12 +29,13 @@ from workflow.errors import WorkflowError
 from workflow.web import api, pages
 from workflow.web.auth import LoginRequired, Signer, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
+from workflow.web.login import TooManyAttempts
 from workflow.web.render import STATIC, make_env, render
 from workflow.web.service import WebContext
 
 ERROR_TITLES = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方式",
-    409: "操作冲突", 422: "输入有误",
+    409: "操作冲突", 413: "请求过大", 422: "输入有误", 429: "请求过于频繁", 503: "服务暂不可用",
 }
 
 
@@ -71,10 +72,12 @@ def _error_page(request: Request, status: int, message: str, headers: dict[str, 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WorkflowError)
     async def workflow_error(request: Request, exc: WorkflowError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else {}
         if is_api(request):
-            headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-            return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers)
-        return _error_page(request, exc.http_status, exc.message)
+            if exc.http_status == 401:
+                headers["WWW-Authenticate"] = "Bearer"
+            return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers or None)
+        return _error_page(request, exc.http_status, exc.message, headers)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -1,14 +1,20 @@
 """Who is asking: signed session cookies for pages, signed bearer tokens for the API.
 
-Both are itsdangerous signatures over the user's id with a timestamp; each kind has its own salt,
-so a session cookie is not a bearer token and the other way round. Expiry is checked against the
-wall clock by itsdangerous itself (not workflow.clock, which a demo may run in simulated time).
-The user is loaded from the database on every request, so a deleted user is logged out at once.
+Both are itsdangerous signatures over the user's id, the user's `auth_epoch` and a random id, with a
+timestamp; each kind has its own salt, so a session cookie is not a bearer token and the other way
+round. Expiry is checked against the wall clock by itsdangerous itself (not workflow.clock, which a
+demo may run in simulated time). The user is loaded from the database on every request (one
+primary-key lookup), and the epoch must still be the user's: logout, a password change or reset and
+`user disable` add one to it, which ends every session and token of that user at once; a deleted or
+disabled user is logged out at once too. The session's random id is what CSRF tokens are bound to.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -49,6 +55,15 @@ def secret_key(explicit: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class Claims:
+    """What a session cookie or bearer token says: whose, under which epoch, and its random id."""
+
+    user_id: int
+    epoch: int
+    sid: str
+
+
+@dataclass(frozen=True)
 class Signer:
     secret: str
     session_ttl: dt.timedelta = dt.timedelta(hours=8)
@@ -57,25 +72,37 @@ class Signer:
     def _serializer(self, salt: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.secret, salt=salt)
 
-    def _read(self, salt: str, value: str, ttl: dt.timedelta) -> int | None:
+    def _read(self, salt: str, value: str, ttl: dt.timedelta) -> Claims | None:
         try:
             data = self._serializer(salt).loads(value, max_age=int(ttl.total_seconds()))
         except BadSignature:  # also SignatureExpired
             return None
-        user_id = data.get("u") if isinstance(data, dict) else None
-        return user_id if isinstance(user_id, int) else None
+        if not isinstance(data, dict):
+            return None
+        user_id, epoch, sid = data.get("u"), data.get("e"), data.get("s")
+        if not (isinstance(user_id, int) and isinstance(epoch, int) and isinstance(sid, str)):
+            return None
+        return Claims(user_id, epoch, sid)
+
+    def _issue(self, salt: str, user: WebUser) -> str:
+        return str(self._serializer(salt).dumps({"u": user.id, "e": user.epoch, "s": secrets.token_urlsafe(16)}))
 
     def session(self, user: WebUser) -> str:
-        return str(self._serializer("zcflow.session").dumps({"u": user.id}))
+        return self._issue("zcflow.session", user)
 
-    def read_session(self, value: str) -> int | None:
+    def read_session(self, value: str) -> Claims | None:
         return self._read("zcflow.session", value, self.session_ttl)
 
     def token(self, user: WebUser) -> str:
-        return str(self._serializer("zcflow.api-token").dumps({"u": user.id}))
+        return self._issue("zcflow.api-token", user)
 
-    def read_token(self, value: str) -> int | None:
+    def read_token(self, value: str) -> Claims | None:
         return self._read("zcflow.api-token", value, self.token_ttl)
+
+    def bind(self, purpose: str, value: str) -> str:
+        """An HMAC of `value` under this key, for `purpose` (CSRF tokens bound to a session id)."""
+        mac = hmac.new(self.secret.encode(), f"zcflow.{purpose}|{value}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
     def sign(self, purpose: str, value: str) -> str:
         return str(self._serializer(f"zcflow.{purpose}").dumps(value))
@@ -106,17 +133,28 @@ def api_user(request: Request,
     if credentials is None:
         raise Unauthenticated("missing bearer token: POST /api/token with username and password, then send "
                               "Authorization: Bearer <token>")
-    user_id = _signer(request).read_token(credentials.credentials)
-    user = load_user(_db(request), user_id) if user_id is not None else None
+    claims = _signer(request).read_token(credentials.credentials)
+    user = load_user(_db(request), claims.user_id, claims.epoch) if claims is not None else None
     if user is None:
         raise Unauthenticated("the bearer token is invalid or has expired; ask POST /api/token for a new one")
     return user
 
 
-def session_user(request: Request) -> WebUser | None:
+def session_claims(request: Request) -> Claims | None:
+    """The signed claims of the session cookie (not checked against the database)."""
     value = request.cookies.get(SESSION_COOKIE)
-    user_id = _signer(request).read_session(value) if value else None
-    return load_user(_db(request), user_id) if user_id is not None else None
+    return _signer(request).read_session(value) if value else None
+
+
+def session_user(request: Request) -> WebUser | None:
+    """The logged-in user (cached for the request: one lookup however often it is asked)."""
+    if hasattr(request.state, "session_user"):
+        cached: WebUser | None = request.state.session_user
+        return cached
+    claims = session_claims(request)
+    user = load_user(_db(request), claims.user_id, claims.epoch) if claims is not None else None
+    request.state.session_user = user
+    return user
 
 
 def page_user(request: Request) -> WebUser:

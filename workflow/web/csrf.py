@@ -1,10 +1,12 @@
-"""CSRF protection for the pages' forms: a signed double-submit token.
+"""CSRF protection for the pages' forms: tokens bound to the session.
 
-The browser holds a random token in an HttpOnly, SameSite=Lax cookie, signed with the app's key;
-every form the server renders carries the same token in a hidden field (htmx sends it as the
-X-CSRF-Token header). A POST is accepted only when the two match. Another site can neither read
-the cookie nor forge a signed one, so it cannot make a form that passes. The API takes bearer
-tokens, never cookies, and so needs no CSRF token.
+Every form the server renders carries a token in a hidden field (htmx sends it as the X-CSRF-Token
+header); a POST is accepted only with the right one. For a logged-in browser the token is an HMAC,
+under the app's key, of the session's random id (inside the signed session cookie): it is good for
+that session only, so a cookie and token pair planted from another session does not pass, and
+logging in gives new ones. Before login (the login form itself) the browser holds a random token
+in an HttpOnly, SameSite=Lax cookie signed with the app's key, and the form must repeat it. The
+API takes bearer tokens, never cookies, and so needs no CSRF token.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 
 from fastapi import Request, Response
 
-from workflow.web.auth import Signer
+from workflow.web.auth import Signer, session_claims
 
 CSRF_COOKIE = "zcflow_csrf"
 CSRF_FIELD = "csrf_token"
@@ -32,11 +34,22 @@ def _signer(request: Request) -> Signer:
     return signer
 
 
+def _bound(request: Request) -> str | None:
+    """The token bound to this request's session, if it has a (validly signed) one."""
+    claims = session_claims(request)
+    return _signer(request).bind("csrf", claims.sid) if claims is not None else None
+
+
 def csrf_token(request: Request) -> str:
-    """This browser's token (a new one if it has none yet; :func:`set_cookie` stores it)."""
+    """This browser's token: bound to its session, or before login a random one (a new one if it
+    has none yet; :func:`set_cookie` stores it)."""
     cached = getattr(request.state, "csrf_token", None)
     if isinstance(cached, str):
         return cached
+    bound = _bound(request)
+    if bound is not None:
+        request.state.csrf_token = bound
+        return bound
     cookie = request.cookies.get(CSRF_COOKIE)
     token = _signer(request).unsign("csrf", cookie, CSRF_TTL) if cookie else None
     request.state.csrf_new = token is None
@@ -59,9 +72,12 @@ def set_cookie(request: Request, response: Response, *, secure: bool, rotate: bo
 
 
 def check(request: Request, submitted: str | None) -> None:
-    """Raise CsrfFailed unless `submitted` (the form field or header) matches the cookie's token."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    expected = _signer(request).unsign("csrf", cookie, CSRF_TTL) if cookie else None
+    """Raise CsrfFailed unless `submitted` (the form field or header) is this session's token (before
+    login: the cookie's token)."""
+    expected = _bound(request)
+    if expected is None:
+        cookie = request.cookies.get(CSRF_COOKIE)
+        expected = _signer(request).unsign("csrf", cookie, CSRF_TTL) if cookie else None
     given = submitted or request.headers.get(CSRF_HEADER)
     if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
         raise CsrfFailed("表单已失效或来源不明，请刷新页面后重试")

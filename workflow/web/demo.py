@@ -22,7 +22,7 @@ from workflow.web.app import serve
 from workflow.web.scope import WebUser
 from workflow.web.users import UserExists, create_user, list_users
 
-DEMO_PASSWORD = "zcflow-demo"
+DEMO_PASSWORD = "zcflow-demo-2025"
 DEMO_POLICY = "hz-recognition-2025h1"
 
 

@@ -27,6 +27,7 @@ from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.web import csrf, service
 from workflow.web.auth import SESSION_COOKIE, PageUser, session_user
 from workflow.web.labels import label
+from workflow.web.login import TooManyAttempts, attempt_async, client_address
 from workflow.web.queries import (
     CaseFilters,
     case_counts_by_policy,
@@ -40,7 +41,7 @@ from workflow.web.queries import (
 from workflow.web.render import deadline, render, sh
 from workflow.web.scope import WebUser, visible_policies
 from workflow.web.service import WebContext
-from workflow.web.users import authenticate
+from workflow.web.users import MAX_PASSWORD, MAX_USERNAME, end_sessions
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,16 +93,23 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+async def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     csrf.check(request, csrf_token)
     ctx = ctx_of(request)
     user = None
-    if username and password and "\x00" not in username + password and len(username) <= 64:
-        user = authenticate(ctx.db, username, password)
+    context = {"next": safe_next(next), "username": username[:MAX_USERNAME]}
+    if len(password) > MAX_PASSWORD:  # the one maximum of form, API and CLI
+        return render(request, "login.html", {**context, "error": f"密码最长 {MAX_PASSWORD} 个字符"}, user=None,
+                      status=422)
+    if username and password:
+        try:
+            user = await attempt_async(ctx.db, username, password, client_address(request), ctx.clock())
+        except TooManyAttempts as exc:
+            return render(request, "login.html", {**context, "error": exc.message}, user=None, status=429,
+                          headers={"Retry-After": str(exc.retry_after)})
     if user is None:
-        return render(request, "login.html", {"next": safe_next(next), "username": username[:64],
-                                              "error": "用户名或密码错误"}, user=None, status=401)
+        return render(request, "login.html", {**context, "error": "用户名或密码错误"}, user=None, status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, ctx.signer.session(user),
                         max_age=int(ctx.signer.session_ttl.total_seconds()), httponly=True, samesite="lax",
@@ -112,7 +120,12 @@ def login(request: Request, username: Annotated[str, Form()] = "", password: Ann
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Log out: ends every session and token of the user (server-side, not only this cookie)."""
     csrf.check(request, csrf_token)
+    user = session_user(request)
+    if user is not None:
+        with ctx_of(request).db.begin() as conn:
+            end_sessions(conn, user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

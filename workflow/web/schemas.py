@@ -18,9 +18,11 @@ from states.text import FREE_TEXT_ALLOWED, refuse_control
 from states.vocabulary import ACTIONS, REASON_REQUIRED
 from workflow.clock import SHANGHAI
 from workflow.web.labels import label
+from workflow.web.passwords import MAX_LENGTH as MAX_PASSWORD
 from workflow.web.service import MAX_BULK, MAX_REASON, CaseView
 
 MAX_CASE_ID = 2**31 - 1
+MAX_USERNAME = 64
 
 
 def _no_control(value: str) -> str:
@@ -57,8 +59,8 @@ class ErrorOut(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    username: Text = Field(min_length=1, max_length=64)
-    password: Text = Field(min_length=1, max_length=200)
+    username: Text = Field(min_length=1, max_length=MAX_USERNAME)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 class TokenOut(BaseModel):

@@ -114,6 +114,7 @@ class WebUser:
     username: str
     role: Role
     scope: UserScope
+    epoch: int = 0  # users.auth_epoch when loaded: what a new session or token is issued under
 
     @property
     def scope_text(self) -> str:
