@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from notifications.labels import EDUCATION_RANK, cn_date, cn_short_date, state_label
-from states.calendar import ChineseCalendar, local_date
+from states.calendar import WorkingDayCalendar, calendar_with, local_date
 from states.idcard import mask
 from states.labels import ACTION_LABELS, EDUCATION_LABELS, ID_TYPE_LABELS, LEVEL_LABELS, ROLE_LABELS
 from states.policy import Cutoff, LevelRule, Office, Policy
@@ -26,6 +26,7 @@ from states.vocabulary import NOTICE_OFFICE, STAGE_KINDS, Role
 TEMPLATES: tuple[str, ...] = (
     "submitted", "returned", "rejected", "notice_opened", "notice_closed", "objection",
     "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked",
+    "deadline_changed",
 )
 
 # The Zhejiang platform every Zhejiang round files on (seed 000 §三, seed 001 §三, seed 002 §二.1).
@@ -293,15 +294,10 @@ def platform(policy: Policy) -> dict[str, Any]:
     return dict(ZHEJIANG_PLATFORM if policy.scope.province == "zhejiang" else WUXI_PLATFORM)
 
 
-_CALENDARS: dict[tuple[str, int], ChineseCalendar] = {}
-
-
-def calendar_of(policy: Policy) -> ChineseCalendar:
-    """The policy's working-day calendar (its overrides on top of the State Council schedule)."""
-    key = (policy.id, policy.version)
-    if key not in _CALENDARS:
-        _CALENDARS[key] = ChineseCalendar(overrides=dict(policy.calendar_overrides))
-    return _CALENDARS[key]
+def calendar_of(policy: Policy) -> WorkingDayCalendar:
+    """The policy's working-day calendar: the product's one (states/calendar/), with the policy's
+    corrections on top."""
+    return calendar_with(policy.calendar_overrides)
 
 
 def _cutoff_dict(cutoff: Cutoff, **extra: Any) -> dict[str, Any]:
@@ -334,6 +330,8 @@ def _focus(template: str, ctx: Mapping[str, Any], case: CaseFacts, policy: Polic
     source, dest = ctx.get("from"), ctx.get("to")
     if template in ("submitted", "notice_opened", "fee_due", "mail_in_instructions", "certified"):
         return str(dest or case.state)
+    if template == "deadline_changed":
+        return str(ctx.get("stage") or case.state)
     if template == "deadline_reminder":
         cutoff = next((c for c in policy.cutoffs if c.name == ctx.get("cutoff")), None)
         if cutoff is None:
@@ -462,6 +460,7 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
         if found is not None:
             expired = _cutoff_dict(found)
 
+    changed = _changed(ctx) if template == "deadline_changed" else None
     event_year = local_date(entry.created_at).year
     mail_office = policy.office("mail-in")
     education = case.highest_education
@@ -506,6 +505,7 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
                       if c.date >= local_date(entry.created_at)],
         "notice": notice,
         "reminder": reminder,
+        "changed": changed,
         "expired_by": expired,
         "contact": contact.as_dict(),
         "enquiry": enquiry.as_dict(),
@@ -520,6 +520,19 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
     }
     context["facts"] = email_facts(context)
     return context
+
+
+def _changed(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """A notice close moved by a calendar import (workflow/calendar_import.py): the old and new last
+    day of the notice (a close at 00:00 of D+1 means the notice runs to the end of D)."""
+    def last_day(value: Any) -> dt.date | None:
+        return local_date(dt.datetime.fromisoformat(str(value))) - dt.timedelta(days=1) if value else None
+
+    old, new = last_day(ctx.get("old_closes_at")), last_day(ctx.get("new_closes_at"))
+    return {"year": ctx.get("year"), "provisional": bool(ctx.get("provisional")),
+            "old_last_day": cn_date(old) if old else None, "old_last_short": cn_short_date(old) if old else None,
+            "new_last_day": cn_date(new) if new else None, "new_last_short": cn_short_date(new) if new else None,
+            "later": bool(old and new and new > old)}
 
 
 def email_facts(ctx: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -244,3 +244,31 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)  # e.g. user_add, login_lockout, policy_import, calendar_import
     subject: str = Field(max_length=200)  # what it concerns: a user name, a policy id, a year
     detail: dict[str, Any] = _json()
+
+
+class CalendarYearRecord(SQLModel, table=True):
+    """A year's working-day schedule imported by an operator (CONTRACT §10): it stands in front of
+    the chinesecalendar package for that year. `days` holds holidays and workdays as data;
+    `content` is the file as imported. Replacing a year overwrites its row (the audit log keeps who
+    replaced what, when and why)."""
+
+    __tablename__ = "calendar_years"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(max_length=16)  # official | provisional
+    source: str = Field(max_length=300)  # the notice's title and 文号
+    days: dict[str, Any] = _json()
+    content: str = Field(sa_column=Column(String(), nullable=False))
+    imported_at: dt.datetime | None = _aware(nullable=False)
+    imported_by: str = Field(max_length=100)
+    reason: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+
+
+class CalendarRevision(SQLModel, table=True):
+    """One row: a token that changes with every calendar import, so each process can tell with one
+    cheap read whether the imported years it holds are still current."""
+
+    __tablename__ = "calendar_revision"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    token: str = Field(max_length=64)

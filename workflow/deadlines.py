@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import JSON, Select, Text, and_, cast, func, insert, literal, literal_column, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from states.calendar import end_of_day, latest_approval_day, reminder_days
+from states.calendar import UnknownYearError, WorkingDayCalendar, end_of_day, latest_approval_day, reminder_days
 from states.calendar.timeutil import SHANGHAI
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
 from storage import repo
+from storage.calendar_years import sync_calendar
 from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
 from workflow.engine import calendar_for
 from workflow.notify import CHANNEL_FOR
@@ -53,19 +54,29 @@ class TickReport:
 
 # ---- the round's due times --------------------------------------------------------------------
 
-def round_events(policy: Policy) -> list[dict[str, Any]]:
+def round_events(policy: Policy, cal: WorkingDayCalendar | None = None) -> list[dict[str, Any]]:
     """The scheduled_events rows of a policy: each cutoff, and reminders 3 and 1 working days before
-    it (issue 4), plus the employer's last approval day (最晚审核日) before the employer cutoff."""
-    cal = calendar_for(policy)
+    it (issue 4), plus the employer's last approval day (最晚审核日) before the employer cutoff.
+
+    A reminder that needs a year the calendar does not know yet is left out (the cutoff itself is a
+    date and stays); importing that year adds it (workflow/calendar_import.py)."""
+    cal = cal or calendar_for(policy)
     rows: list[dict[str, Any]] = []
     for cutoff in policy.cutoffs:
         rows.append({"policy_id": policy.id, "kind": "cutoff", "name": cutoff.name,
                      "due_at": end_of_day(cutoff.date), "payload": {"cutoff": cutoff.name}})
-        for offset, day in zip((3, 1), reminder_days(cutoff.date, cal, (3, 1)), strict=True):
+        try:
+            days = reminder_days(cutoff.date, cal, (3, 1))
+        except UnknownYearError:
+            days = []
+        for offset, day in zip((3, 1), days, strict=True):
             rows.append({"policy_id": policy.id, "kind": "reminder", "name": f"{cutoff.name}-{offset}wd",
                          "due_at": at_hour(day), "payload": {"cutoff": cutoff.name, "working_days": offset}})
         if "employer_notice" in policy.notices and "employer_review" in cutoff.ends:
-            last = latest_approval_day(cutoff.date, policy.notices["employer_notice"].working_days, cal)
+            try:
+                last = latest_approval_day(cutoff.date, policy.notices["employer_notice"].working_days, cal)
+            except UnknownYearError:
+                continue
             rows.append({"policy_id": policy.id, "kind": "reminder", "name": f"{cutoff.name}-last-approval",
                          "due_at": at_hour(last),
                          "payload": {"cutoff": cutoff.name, "latest_approval_day": last.isoformat()}})
@@ -80,6 +91,7 @@ def ensure_schedule(db: Engine, policy_ids: Iterable[str] | None = None) -> int:
     """Write the due times of every policy's round (idempotent). Returns how many were added."""
     chosen = [get_policy(p) for p in policy_ids] if policy_ids is not None else list(policies().values())
     with db.begin() as conn:
+        sync_calendar(conn)
         return repo.upsert_scheduled_events(conn, [r for p in chosen for r in round_events(p)])
 
 

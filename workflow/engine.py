@@ -16,7 +16,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from states.applicant import ApplicantFiling
-from states.calendar import ChineseCalendar, UnknownYearError, end_of_day, local_date, notice_close
+from states.calendar import (
+    UnknownYearError,
+    WorkingDayCalendar,
+    calendar_with,
+    end_of_day,
+    local_date,
+    notice_close,
+    product_calendar,
+)
 from states.eligibility import BarInfo, EligibilityResult, evaluate
 from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
 from states.policy import Policy, get_policy
@@ -31,6 +39,7 @@ from states.vocabulary import (
     Role,
 )
 from storage import repo
+from storage.calendar_years import sync_calendar
 from workflow import notify
 from workflow.clock import require_aware
 from workflow.errors import (
@@ -89,15 +98,10 @@ class PlannedMove:
     transition: Transition
 
 
-_CALENDARS: dict[tuple[str, int], ChineseCalendar] = {}
-
-
-def calendar_for(policy: Policy) -> ChineseCalendar:
-    """The working-day calendar of a policy: the State Council schedule plus the policy's overrides."""
-    key = (policy.id, policy.version)
-    if key not in _CALENDARS:
-        _CALENDARS[key] = ChineseCalendar(overrides=dict(policy.calendar_overrides))
-    return _CALENDARS[key]
+def calendar_for(policy: Policy) -> WorkingDayCalendar:
+    """The working-day calendar of a policy: the product's one calendar (imported years in front of
+    the package, states/calendar/) with the policy's own corrections, if any, on top."""
+    return calendar_with(policy.calendar_overrides)
 
 
 @dataclass(frozen=True)
@@ -144,14 +148,15 @@ def _callable(func: Any) -> Callable[[Any], Any]:
     return func  # type: ignore[no-any-return]
 
 
-_CLOSES: dict[tuple[str, int, dt.date, int], dt.datetime] = {}
+_CLOSES: dict[tuple[str, int, str, dt.date, int], dt.datetime] = {}
 
 
 def notice_closes(policy: Policy, opened_at: dt.datetime, working_days: int) -> dt.datetime:
     """When a notice opened at `opened_at` closes. It depends only on the local day it opens (the
-    opening day is never counted), so it is worked out once per policy, day and length: the
-    working-day calendar costs ~25 µs a day looked at, more than the rest of a move together."""
-    key = (policy.id, policy.version, local_date(opened_at), working_days)
+    opening day is never counted), so it is worked out once per policy, day, length and set of
+    imported calendar years (their token): the working-day calendar costs ~25 µs a day looked at,
+    more than the rest of a move together."""
+    key = (policy.id, policy.version, product_calendar().token, local_date(opened_at), working_days)
     closes = _CLOSES.get(key)
     if closes is None:
         closes = _CLOSES[key] = notice_close(opened_at, working_days, calendar_for(policy))
@@ -297,6 +302,9 @@ class Workflow:
         except IllegalMove as exc:
             raise IllegalTransition(describe_refusal(pm, case, action), case=case_id, state=case.state,
                                     action=action) from exc
+        if conn is not None and source != OBJECTION and dest in policy.notices:
+            # The move computes a notice's close: on the imported years the database holds now.
+            sync_calendar(conn, shared_lock=True)
         values.update(self._effects(policy, case, source, dest, now))
         values["state"] = dest
         history = {

@@ -23,17 +23,22 @@ _MAX_DAYS_WITHOUT_WORK = 366
 class UnknownYearError(ValueError):
     """The calendar has no holiday schedule for `year`; it never guesses a weekday-only one."""
 
-    def __init__(self, year: int, supported: range) -> None:
+    def __init__(self, year: int, supported: range, imported: tuple[int, ...] = ()) -> None:
         self.year = year
         self.supported = supported
+        self.imported = imported
         if len(supported):
             span = f"supported years are {supported.start}-{supported.stop - 1}"
         else:
             span = "no year is supported"
-        super().__init__(f"the working-day calendar does not know the year {year}; {span}")
+        if imported:
+            span += f" and imported {', '.join(map(str, imported))}"
+        super().__init__(f"the working-day calendar does not know the year {year}; {span}. "
+                         f"Import {year}'s State Council schedule with: zcflow calendar import FILE "
+                         "(README: 导入下一年度节假日安排)")
 
-    def __reduce__(self) -> tuple[type[UnknownYearError], tuple[int, range]]:
-        return (type(self), (self.year, self.supported))
+    def __reduce__(self) -> tuple[type[UnknownYearError], tuple[int, range, tuple[int, ...]]]:
+        return (type(self), (self.year, self.supported, self.imported))
 
 
 def _require_date(value: object, name: str) -> dt.date:

@@ -9,8 +9,9 @@ from types import MappingProxyType
 import chinese_calendar
 
 from .base import UnknownYearError, WorkingDayCalendar, _require_date
+from .years import OFFICIAL, CalendarYear, Holiday
 
-__all__ = ["ChineseCalendar"]
+__all__ = ["ChineseCalendar", "package_year"]
 
 
 def _package_years() -> range:
@@ -66,3 +67,32 @@ class ChineseCalendar(WorkingDayCalendar):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(overrides={dict(self._overrides)!r})"
+
+
+_CHINESE_NAMES = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+
+
+def package_year(year: int) -> CalendarYear | None:
+    """The package's schedule for `year` as a CalendarYear (None when it does not know the year):
+    holiday days grouped into named ranges of consecutive days, and its make-up working days."""
+    if year not in _package_years():
+        return None
+    days = sorted((d, str(n)) for d, n in chinese_calendar.holidays.items() if d.year == year)
+    ranges: list[Holiday] = []
+    for day, name in days:
+        label = _CHINESE_NAMES.get(name, name)
+        if ranges and ranges[-1].name == label and ranges[-1].end + dt.timedelta(days=1) == day:
+            ranges[-1] = Holiday(ranges[-1].start, day, label)
+        else:
+            ranges.append(Holiday(day, day, label))
+    workdays = tuple(sorted(d for d in chinese_calendar.workdays if d.year == year))
+    return CalendarYear(year=year, source=f"chinesecalendar {_version()}", status=OFFICIAL,
+                        holidays=tuple(ranges), workdays=workdays)
+
+
+def _version() -> str:
+    return str(getattr(chinese_calendar, "__version__", ""))

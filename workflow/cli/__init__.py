@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "notifications",
     "web",
     "transfer",
+    "calendar_years",
 )
 
 
