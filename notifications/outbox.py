@@ -46,6 +46,7 @@ from notifications.context import CaseFacts, OutboxEntry, build_context
 from notifications.render import Rendered, RenderError, render
 from states.policy import get_policy
 from storage import repo
+from storage.calendar_years import sync_calendar
 
 notifications, cases, applicants = repo.notifications, repo.cases, repo.applicants
 
@@ -231,6 +232,7 @@ def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = Non
                 break
             report.claimed += len(claimed)
             with db.connect() as conn:
+                sync_calendar(conn)  # messages name notice days: on the years the database holds
                 rows, facts = _load(conn, [i for i, _ in claimed])
             for note_id, attempts in claimed:
                 row = rows[note_id]

@@ -27,6 +27,8 @@ from tests.reliability import TABLES, consistency_problems, count, rows_by_table
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, tick
 from workflow.engine import Actor, Workflow
+from storage.calendar_years import calendar_years
+from workflow.calendar_import import import_calendar_year
 from workflow.transfer import END, HEADER, export_lines
 
 
@@ -51,6 +53,9 @@ def fill(db: Engine) -> None:
     walk(db, "hz-recognition-2022", until="management_review", serial=7)
     tick(db, dt.datetime(2025, 4, 20, tzinfo=SHANGHAI))
     deliver(db, dt.datetime(2025, 4, 20, tzinfo=SHANGHAI), transports=memory_transports(), limit=40)
+    made_up = Path(__file__).parent / "data" / "calendar" / "made-up-2027.yaml"  # an imported year moves too
+    import_calendar_year(db, made_up.read_text(encoding="utf-8"), name=made_up.name,
+                         at=dt.datetime(2025, 4, 21, tzinfo=SHANGHAI), actor="cli:test")
 
 
 @pytest.fixture
@@ -90,6 +95,12 @@ def assert_same_rows(a: Engine, b: Engine) -> None:
         assert len(left[table.name]) == len(right[table.name]), table.name
         for x, y in zip(left[table.name], right[table.name], strict=True):
             assert x == y, f"{table.name} id {x.get('id')}"
+    years = []
+    for engine in (a, b):
+        with engine.connect() as conn:
+            years.append([dict(r) for r in conn.execute(select(calendar_years).order_by(calendar_years.c.year))
+                          .mappings()])
+    assert years[0] == years[1] and len(years[0]) == 1
 
 
 def assert_engine_works(db: Engine) -> None:
@@ -142,7 +153,7 @@ def test_round_trip_into_a_fresh_sqlite_file(source: Engine, tmp_path: Path) -> 
     try:
         upgrade(target)
         report = import_lines(target, export_lines(source))
-        assert report.counts == {t.name: count(source, t) for t in TABLES}
+        assert report.counts == {**{t.name: count(source, t) for t in TABLES}, "calendar_years": 1}
         assert_same_rows(source, target)
         assert_engine_works(target)
     finally:

@@ -349,5 +349,8 @@ def apply_reminder(db: Engine, event_id: int) -> int | None:
 def _last_approval(policy: Policy, cutoff: Cutoff) -> str | None:
     if "employer_notice" in policy.notices and "employer_review" in cutoff.ends:
         days = policy.notices["employer_notice"].working_days
-        return latest_approval_day(cutoff.date, days, calendar_for(policy)).isoformat()
+        try:
+            return latest_approval_day(cutoff.date, days, calendar_for(policy)).isoformat()
+        except UnknownYearError:
+            return None
     return None

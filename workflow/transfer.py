@@ -35,6 +35,7 @@ from sqlalchemy.sql.sqltypes import JSON
 from sqlalchemy.types import TypeDecorator
 
 from storage import repo
+from storage.calendar_years import calendar_years, new_token
 from storage.migrate import current
 from storage.tables import AwareDateTime
 from workflow import clock
@@ -44,7 +45,7 @@ HEADER = "zcflow_export"
 END = "zcflow_export_end"
 # Parents before children: the order rows are written in, and inserted in.
 TABLES: tuple[Table, ...] = (repo.applicants, repo.cases, repo.history, repo.bars, repo.notifications,
-                             repo.scheduled_events)
+                             repo.scheduled_events, calendar_years)
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 CHUNK = 1000  # rows per INSERT when importing
 
@@ -87,7 +88,7 @@ def export_lines(db: Engine) -> Iterator[str]:
             counts: dict[str, int] = {}
             for table in TABLES:
                 counts[table.name] = 0
-                for row in conn.execute(select(table).order_by(table.c.id)).mappings():
+                for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
                     counts[table.name] += 1
                     yield _line(table.name, {k: _encode(v) for k, v in row.items()})
             yield _line(END, {"counts": counts})
@@ -275,7 +276,7 @@ def _check_keys(rows: dict[str, list[tuple[int, dict[str, Any]]]]) -> None:
                     raise TransferError(f"line {number} ({table.name}): {', '.join(key)} {value!r} is already on "
                                         f"line {seen[value]}")
                 seen[value] = number
-    ids = {t.name: {row["id"] for _, row in rows[t.name]} for t in TABLES}
+    ids = {t.name: {row["id"] for _, row in rows[t.name]} for t in TABLES if "id" in t.c}
     for table in TABLES:
         for fk in table.foreign_keys:
             target = fk.column.table.name
@@ -326,8 +327,10 @@ def import_lines(db: Engine, lines: Iterable[bytes | str]) -> TransferReport:
                 except DBAPIError as exc:
                     raise TransferError(f"lines {chunk[0][0]}–{chunk[-1][0]} ({table.name}): the database refused "
                                         f"them: {str(exc.orig).strip().splitlines()[0]}") from None
+        if parsed.rows[calendar_years.name]:
+            new_token(conn)  # every process reloads the imported years
         if postgres:
-            for table in TABLES:
+            for table in (t for t in TABLES if "id" in t.c):
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
