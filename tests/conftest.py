@@ -103,3 +103,13 @@ def db(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _product_calendar_without_imports() -> Iterator[None]:
+    """Each test starts and ends with the product calendar holding no imported year (a test that
+    imports one into its database must not leave it in this process for the next test)."""
+    from states.calendar import product_calendar
+
+    yield
+    product_calendar().install([], "")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar as monthly
 import datetime as dt
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,16 @@ calendar_app = typer.Typer(no_args_is_help=True, help="Working-day schedules: im
 app.add_typer(calendar_app, name="calendar")
 
 
+@contextmanager
+def _workflow(database: str | None) -> Iterator[Any]:
+    """open_workflow, with the engine's connections closed when the command ends."""
+    wf = open_workflow(database)
+    try:
+        yield wf
+    finally:
+        wf.db.dispose()
+
+
 def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -51,9 +63,9 @@ def calendar_import(
 
     content = read_input(file)
     when = parse_time(at)
-    wf = open_workflow(database)
-    report = import_calendar_year(wf.db, content, name=str(file), at=when, actor=cli_actor(),
-                                  override=override, reason=reason)
+    with _workflow(database) as wf:
+        report = import_calendar_year(wf.db, content, name=str(file), at=when, actor=cli_actor(),
+                                      override=override, reason=reason)
     if as_json:
         emit_json(report.to_json())
         return
@@ -113,8 +125,7 @@ def month_grid(data: Any, month: int) -> list[str]:
 def _records(database: str | None) -> dict[int, Any]:
     from storage.calendar_years import year_records
 
-    wf = open_workflow(database)
-    with wf.db.connect() as conn:
+    with _workflow(database) as wf, wf.db.connect() as conn:
         return {int(r.year): r for r in year_records(conn)}
 
 
