@@ -1,7 +1,7 @@
 """calendar_years and calendar_revision: working-day schedules imported by operators (CONTRACT §10)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from storage.tables import AwareDateTime
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
