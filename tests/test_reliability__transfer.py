@@ -19,16 +19,16 @@ from notifications.config import memory_transports
 from notifications.outbox import deliver
 from states.vocabulary import Role
 from storage import repo
+from storage.calendar_years import calendar_years
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.drive import HOUR, walk
 from tests.filings import filing
 from tests.reliability import TABLES, consistency_problems, count, rows_by_table, zcflow
+from workflow.calendar_import import import_calendar_year
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, tick
 from workflow.engine import Actor, Workflow
-from storage.calendar_years import calendar_years
-from workflow.calendar_import import import_calendar_year
 from workflow.transfer import END, HEADER, export_lines
 
 
