@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,87 @@ DEFAULT_URL = "sqlite:///zcflow.db"
 
 class DatabaseUrlError(ValueError):
     pass
+
+
+class DatabaseMissing(ValueError):
+    """A SQLite file (or its directory) that does not exist, given to a command that does not create
+    databases: only `zcflow init`, `demo` and `simulate` do (a mistyped path must not become a new,
+    empty database)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used: unreachable, refusing us, corrupt, or not a zcflow database. Its
+    message is one line naming the database (password masked) and the cause."""
+
+    def __init__(self, database: str, cause: str) -> None:
+        super().__init__(f"database {database} is unavailable: {cause}")
+        self.database = database
+        self.cause = cause
+
+
+def masked(url: Any) -> str:
+    """A database URL as people may see it: the password replaced by ***."""
+    try:
+        return str(make_url(str(url)).render_as_string(hide_password=True))
+    except Exception:  # not a URL at all: say nothing of it that could hold a secret
+        return "(database)"
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0][:300] if text else type(orig).__name__
+
+
+def outage(exc: BaseException) -> DatabaseUnavailable | None:
+    """`exc` as a DatabaseUnavailable when it says the database cannot be used (no connection,
+    authentication, a corrupt or foreign file, a pool timeout); None for errors of the statement
+    itself (integrity, data), which are the caller's to handle."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    database = getattr(exc, "zcflow_database", None) or "(database)"
+    if isinstance(exc, sa_exc.TimeoutError):
+        return DatabaseUnavailable(database, "no connection free in the pool (timed out)")
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return DatabaseUnavailable(database, _first_line(exc))
+    if type(exc) is sa_exc.DatabaseError:  # sqlite: "file is not a database" (corrupt or foreign)
+        return DatabaseUnavailable(database, _first_line(exc))
+    return None
+
+
+def _name_the_database(context: Any) -> None:
+    # Every error raised through an engine learns which database it came from (password masked), so
+    # that the one-line outage message can name it.
+    with contextlib.suppress(Exception):
+        context.sqlalchemy_exception.zcflow_database = masked(context.engine.url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    path = parsed.database
+    return Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def open_database(url: str | None = None, *, create: bool = False, **kwargs: Any) -> Engine:
+    """An engine for the database at `url` (database_url's default when None). Unless `create`,
+    a SQLite file that does not exist is refused naming the path, and so is a missing directory;
+    with `create` the directory is made and the file is created by the first connection."""
+    url = database_url(url)
+    path = sqlite_path(url)
+    if path is not None:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise DatabaseMissing(f"--database: directory {path.parent} does not exist (a database is created "
+                                  "only by `zcflow init`, `demo` or `simulate`)")
+        elif not path.exists():
+            raise DatabaseMissing(f"--database: {path} does not exist (create it with `zcflow init`)")
+    return make_engine(url, **kwargs)
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -55,14 +137,15 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url`; creates nothing by itself (a SQLite file appears on first connection
+    only if its directory exists: commands open databases through :func:`open_database`)."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        path = make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _name_the_database)
+    return engine

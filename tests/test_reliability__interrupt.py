@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from storage import repo
 from storage.db import make_engine
-from storage.migrate import current
+from storage.migrate import current, upgrade
 from tests.reliability import (
     as_from_a_terminal,
     consistency_problems,
@@ -152,10 +152,19 @@ main()
 """
 
 
+def created(path: Path) -> str:
+    """The URL of a new, migrated SQLite database at `path` (commands other than init, demo and
+    simulate refuse a file that does not exist)."""
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return f"sqlite:///{path}"
+
+
 def test_ctrl_c_while_apscheduler_submits_a_job_still_stops_the_scheduler(tmp_path: Path) -> None:
     log = tmp_path / "scheduler"
     with log.with_suffix(".out").open("wb") as out, log.with_suffix(".err").open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", CTRL_C_WHILE_SUBMITTING, f"sqlite:///{tmp_path / 'z.db'}"],
+        proc = subprocess.Popen([sys.executable, "-c", CTRL_C_WHILE_SUBMITTING, created(tmp_path / "z.db")],
                                 cwd=tmp_path, env=zcflow_env(), stdout=out, stderr=err, preexec_fn=as_from_a_terminal)
     try:
         poll(lambda: proc.poll() is not None, timeout=8, every=0.05, what="the scheduler to stop after Ctrl-C")
@@ -249,7 +258,7 @@ def test_ctrl_c_while_a_new_database_is_being_created(tmp_path: Path) -> None:
 def test_ctrl_c_while_the_process_starts(tmp_path: Path) -> None:
     log = tmp_path / "scheduler"
     # PYTHONPROFILEIMPORTTIME reports each import as it completes: the signal lands mid-import.
-    proc = start("scheduler", "--database", f"sqlite:///{tmp_path / 'z.db'}", log=log, cwd=tmp_path,
+    proc = start("scheduler", "--database", created(tmp_path / "z.db"), log=log, cwd=tmp_path,
                  PYTHONPROFILEIMPORTTIME="1")
     try:
         # Any nesting depth: where states.calendar sits in the import tree depends on who imports it first.

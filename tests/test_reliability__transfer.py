@@ -125,6 +125,8 @@ def test_sqlite_to_postgresql_to_sqlite_keeps_every_row(pg_url: str, tmp_path: P
     fill(a)
     pg = make_engine(pg_url)
     b = make_engine(sqlite_url(tmp_path / "b.db"))
+    # Only `zcflow init` (demo, simulate) creates a database: the import target is made with it.
+    assert zcflow("init", "--database", sqlite_url(tmp_path / "b.db"), cwd=tmp_path).returncode == 0
     try:
         steps = [("export", "one.jsonl", sqlite_url(tmp_path / "a.db")), ("import", "one.jsonl", pg_url),
                  ("export", "two.jsonl", pg_url), ("import", "two.jsonl", sqlite_url(tmp_path / "b.db")),
@@ -281,6 +283,9 @@ def test_a_broken_file_is_refused_naming_the_line_and_nothing_is_written(exporte
 def test_cli_import_of_a_broken_file_exits_2_naming_the_line(exported: Path, tmp_path: Path) -> None:
     broken, line = _dangling(lines_of(exported))
     target = sqlite_url(tmp_path / "target.db")
+    prepared = make_engine(target)  # an empty zcflow database (only init, demo, simulate create one)
+    upgrade(prepared)
+    prepared.dispose()
     done = zc("import", str(write(broken, tmp_path / "broken.jsonl")), "--database", target, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert f"line {line} (history): case_id 999999 names no row of cases" in done.stderr

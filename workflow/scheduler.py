@@ -4,6 +4,10 @@ APScheduler holds no state that matters: its in-memory job store only says "call
 `misfire_grace_time=None` and coalescing mean a wake-up missed while the process was down is run
 once at start-up, and `tick(now)` then applies everything that came due meanwhile, in due order.
 Several schedulers may run over one PostgreSQL database: tick claims rows with SKIP LOCKED.
+
+When the database cannot be used (down, refusing, corrupt), each job logs one line per failure and
+backs off (2, 4, 8 … seconds, at most :data:`MAX_BACKOFF`), and logs one line when it works again:
+never a traceback for an outage (CONTRACT §7). Any other error is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +30,43 @@ from workflow.deadlines import TickReport, next_due, tick
 log = logging.getLogger("zcflow.scheduler")
 
 DELIVERY_BATCH = 500  # notifications per delivery run
+MAX_BACKOFF = 300.0  # seconds
+
+
+class Backoff:
+    """Runs one job through outages: skip runs while backing off, one log line per failure and one
+    on recovery. `wall` is the wall clock in seconds (APScheduler's runs are wall-clock times)."""
+
+    def __init__(self, name: str, wall: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.name = name
+        self.wall = wall or time.monotonic
+        self.failures = 0
+        self.resume_at = 0.0
+
+    def delay(self) -> float:
+        return min(2.0 ** self.failures, MAX_BACKOFF)
+
+    def run(self, job: Callable[[], None]) -> None:
+        from storage.db import outage
+
+        if self.failures and self.wall() < self.resume_at:
+            return
+        try:
+            job()
+        except Exception as exc:
+            down = outage(exc)
+            if down is None:
+                raise
+            self.failures += 1
+            delay = self.delay()
+            self.resume_at = self.wall() + delay
+            log.warning("%s failed (%d in a row): %s; retrying in %.0f s", self.name, self.failures, down, delay)
+            return
+        if self.failures:
+            log.warning("%s: the database is available again after %d failed attempts", self.name, self.failures)
+            self.failures = 0
 
 
 def make_scheduler(db: Engine, *, interval_seconds: int = 60,
@@ -46,7 +87,7 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
         if wake is not None and wake > now:
             # Wake exactly at the next due time as well as every interval. APScheduler waits on the
             # wall clock, so a shifted zcflow clock's due time is converted to wall time.
-            sched.add_job(run_tick, "date", run_date=clock.to_wall(wake), id="next-due", replace_existing=True)
+            sched.add_job(guarded_tick, "date", run_date=clock.to_wall(wake), id="next-due", replace_existing=True)
 
     def run_delivery() -> None:
         from notifications.outbox import deliver
@@ -56,10 +97,18 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
         if report.claimed:
             log.info("delivery: %s", report.to_json())
 
+    tick_guard, delivery_guard = Backoff("tick"), Backoff("delivery")
+
+    def guarded_tick() -> None:
+        tick_guard.run(run_tick)
+
+    def guarded_delivery() -> None:
+        delivery_guard.run(run_delivery)
+
     wall_now = dt.datetime.now(dt.UTC)  # APScheduler's own times are wall-clock times
-    sched.add_job(run_tick, "interval", seconds=interval_seconds, id="tick", next_run_time=wall_now)
+    sched.add_job(guarded_tick, "interval", seconds=interval_seconds, id="tick", next_run_time=wall_now)
     # The outbox is delivered apart from transitions: a failing channel never holds up the engine.
-    sched.add_job(run_delivery, "interval", seconds=max(5, interval_seconds // 2), id="deliver",
+    sched.add_job(guarded_delivery, "interval", seconds=max(5, interval_seconds // 2), id="deliver",
                   next_run_time=wall_now)
     return sched
 

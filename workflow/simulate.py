@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storage import repo
-from storage.db import make_engine
+from storage.db import open_database
 from storage.migrate import upgrade
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, next_due, tick
@@ -198,13 +198,13 @@ class Simulation:
 def simulate(scenario: Scenario, database: str | None = None) -> SimulationResult:
     """Run `scenario` on a fresh database: a temporary SQLite file unless `database` names one."""
     if database:
-        db = make_engine(database)
+        db = open_database(database, create=True)
         try:
             return Simulation(scenario, db).run()
         finally:
             db.dispose()
     with tempfile.TemporaryDirectory(prefix="zcflow-sim-") as tmp:
-        db = make_engine(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+        db = open_database(f"sqlite:///{Path(tmp) / 'simulation.db'}", create=True)
         try:
             return Simulation(scenario, db).run()
         finally:

@@ -65,7 +65,13 @@ def main() -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except Exception as exc:  # usage errors found by the command-line parser
+    except Exception as exc:  # an unusable database; usage errors found by the command-line parser
+        from storage.db import outage
+
+        down = outage(exc)
+        if down is not None:  # one line naming the database, password masked (CONTRACT §7)
+            err.print(f"error [database_unavailable]: {down}")
+            raise SystemExit(2) from None
         usage, abort = _parser_errors()
         if isinstance(exc, usage):
             # Every usage-error class has show() and exit_code.

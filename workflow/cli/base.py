@@ -81,13 +81,15 @@ def pydantic_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def open_workflow(database: str | None) -> Any:
-    from storage.db import make_engine
+def open_workflow(database: str | None, *, create: bool = False) -> Any:
+    """The workflow over `database`, migrated. Only `init`, `demo` and `simulate` pass `create`: every
+    other command refuses a SQLite file or directory that does not exist, naming the path."""
+    from storage.db import open_database
     from storage.migrate import upgrade
     from workflow.deadlines import ensure_schedule
     from workflow.engine import Workflow
 
-    db = make_engine(database)
+    db = open_database(database, create=create)
     upgrade(db)
     ensure_schedule(db)
     return Workflow(db)

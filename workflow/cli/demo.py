@@ -26,7 +26,7 @@ def demo_cmd(
     from sqlalchemy import func, select
 
     from storage import repo
-    from storage.db import make_engine
+    from storage.db import open_database
     from workflow import clock
     from workflow.deadlines import ensure_schedule
     from workflow.demo import DEMO_AS_OF, load_demo
@@ -34,7 +34,7 @@ def demo_cmd(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     start = parse_time(as_of, "--as-of") if as_of else DEMO_AS_OF
-    db = make_engine(database)
+    db = open_database(database, create=True)
     out.print(f"loading the demo round into {database} …")
     result = load_demo(db, start)
     with db.connect() as conn:
@@ -69,6 +69,7 @@ def demo_cmd(
 
 @app.command("init")
 def init_cmd(database: DbOpt = None) -> None:
-    """Create or upgrade the database and write every policy's due times."""
-    wf = open_workflow(database)
+    """Create or upgrade the database and write every policy's due times (the one command, with
+    `demo` and `simulate`, that creates a database)."""
+    wf = open_workflow(database, create=True)
     out.print(f"database ready: {wf.db.url.render_as_string(hide_password=True)}")

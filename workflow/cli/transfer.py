@@ -19,14 +19,14 @@ FileArg = Annotated[Path, typer.Argument(help="The export file (JSON lines); - f
 
 
 def _engine(database: str | None, *, must_exist: bool) -> Engine:
-    from storage.db import database_url, make_engine
+    from storage.db import database_url, open_database
 
     url = database_url(database)
     if must_exist and url.startswith("sqlite"):
         path = make_url(url).database
-        if not path or path == ":memory:" or not Path(path).exists():
+        if not path or path == ":memory:":
             raise UsageProblem(f"--database: {url} does not exist")
-    return make_engine(url)
+    return open_database(url)
 
 
 def _summary(counts: dict[str, int]) -> str:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -19,10 +20,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
@@ -32,6 +35,9 @@ from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
 from workflow.web.render import STATIC, make_env, render
 from workflow.web.service import WebContext
+
+log = logging.getLogger("zcflow.web")
+OUTAGE_RETRY_AFTER = 5  # seconds
 
 ERROR_TITLES = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方式",
@@ -78,6 +84,21 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers["WWW-Authenticate"] = "Bearer"
             return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers or None)
         return _error_page(request, exc.http_status, exc.message, headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        down = outage(exc)
+        if down is None:
+            raise exc  # a bug, not an outage: the server's 500
+        log.warning("%s %s: %s", request.method, request.url.path, down)  # one line, password masked
+        headers = {"Retry-After": str(OUTAGE_RETRY_AFTER)}
+        if is_api(request):
+            return JSONResponse({"error": "database_unavailable", "message": "数据库暂时无法使用，请稍后再试 "
+                                 "(the database is unavailable; try again later)"}, status_code=503, headers=headers)
+        return render(request, "error.html", {"title": ERROR_TITLES[503], "status": 503,
+                                              "detail": "数据库暂时无法使用，请稍后再试。"}, user=None, status=503,
+                      headers=headers)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
