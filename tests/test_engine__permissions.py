@@ -43,6 +43,10 @@ def test_illegal_transition_lists_what_is_allowed(db: Engine) -> None:
     wf, case_id, _ = walk(db, "hz-recognition-2025h1", until="employer_review")
     with pytest.raises(IllegalTransition) as info:
         wf.fire(case_id, "assess_pass", Actor(Role.committee), wf.case(case_id).updated_at + HOUR)
-    assert "employer_approve" in str(info.value) and "'employer_review'" in str(info.value)
-    assert info.value.details["allowed"] == ["employer_approve", "employer_reject", "employer_return", "expire",
-                                             "revoke", "withdraw"]
+    # What the committee may do there, not the employer's actions nor the scheduler's `expire`.
+    assert "'employer_review'" in str(info.value) and "committee may: revoke" in str(info.value)
+    assert info.value.details["allowed"] == ["revoke"]
+    with pytest.raises(IllegalTransition) as info:
+        wf.fire(case_id, "resubmit", Actor(Role.employer), wf.case(case_id).updated_at + HOUR)
+    assert info.value.details["allowed"] == ["employer_approve", "employer_reject", "employer_return"]
+    assert "expire" not in str(info.value) and "withdraw" not in str(info.value)

@@ -13,9 +13,10 @@ from states.policy import policies
 from states.vocabulary import STAGE_KINDS, Role
 from storage import repo
 from tests.drive import HOUR, walk
+from tests.filings import filing
 from workflow.clock import SHANGHAI
 from workflow.deadlines import tick
-from workflow.engine import Actor
+from workflow.engine import Actor, Workflow
 from workflow.errors import WindowClosed
 
 SECOND = dt.timedelta(seconds=1)
@@ -92,7 +93,10 @@ def test_cutoff_expires_every_case_in_the_stages_it_ends(db: Engine, policy_id: 
 
 def test_filing_window_refuses_submit_outside_it(db: Engine) -> None:
     """Seed 000 §二: 个人网上申报时间 2024年3月20日至4月18日."""
-    wf, case_id, _ = walk(db, "yh-recognition-2024", until="draft")
+    wf = Workflow(db)
+    # Created before the window opens (a history never runs backwards: CONTRACT §3).
+    case_id = wf.create_case("yh-recognition-2024", filing("yh-recognition-2024", 1),
+                             dt.datetime(2024, 3, 1, 9, tzinfo=SHANGHAI))
     with pytest.raises(WindowClosed, match="2024-03-20"):
         wf.fire(case_id, "submit", Actor(Role.applicant), dt.datetime(2024, 3, 19, 23, 59, tzinfo=SHANGHAI))
     wf.fire(case_id, "submit", Actor(Role.applicant), dt.datetime(2024, 3, 20, 0, 0, tzinfo=SHANGHAI))

@@ -19,16 +19,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Select, Text, and_, cast, func, insert, literal, literal_column, or_, select, text, update
+from sqlalchemy import JSON, Select, Text, and_, cast, func, insert, literal, literal_column, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from states.calendar import UnknownYearError, WorkingDayCalendar, end_of_day, latest_approval_day, reminder_days
 from states.calendar.timeutil import SHANGHAI
 from states.policy import Cutoff, Policy, get_policy, policies
-from states.vocabulary import EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
+from states.vocabulary import EXPIRED, RETURNED, STAGE_KINDS, Role
 from storage import repo
 from storage.calendar_years import sync_calendar
 from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
+from workflow.due import EXPIRE_CLEARS, NOTICE_CLEARS, ended_by_sql, expire_reason
 from workflow.engine import calendar_for
 from workflow.notify import CHANNEL_FOR
 
@@ -198,7 +199,7 @@ def close_notices(db: Engine, up_to: dt.datetime) -> int:
                 assert nxt is not None
                 entering = {"fee_payment": ["fee_due"], "mail_in": ["mail_in_instructions"]}.get(nxt, [])
                 templates = ["notice_closed", *entering]
-                clear = {"notice_stage": None, "notice_opened_at": None, "notice_closes_at": None}
+                clear = dict(NOTICE_CLEARS)
                 # The history time is the notice's own close, also when a tick runs late.
                 moved += _move_batch(conn, ids, state, nxt, "notice_closed", cases.c.notice_closes_at, None,
                                      clear, templates)
@@ -208,14 +209,6 @@ def _cutoff_of(event: Any) -> tuple[Policy, Cutoff]:
     policy = get_policy(event.policy_id)
     name = event.payload.get("cutoff", event.name)
     return policy, next(c for c in policy.cutoffs if c.name == name)
-
-
-def _ended_by(policy_id: str, stages: tuple[str, ...]) -> Any:
-    return and_(cases.c.policy_id == policy_id, or_(
-        cases.c.state.in_([s for s in stages]),
-        and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
-        and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)),
-    ))
 
 
 def _lock_event(conn: Connection, event_id: int) -> Any:
@@ -239,9 +232,8 @@ def apply_cutoff(db: Engine, event_id: int) -> int | None:
             if event is None or event.done_at is not None:
                 return None if total == 0 else total
             policy, cutoff = _cutoff_of(event)
-            reason = (f"{cutoff.label}（{cutoff.date.isoformat()}）已过 — cutoff {cutoff.name} passed "
-                      f"({cutoff.source.file} {cutoff.source.section})")
-            ended = _ended_by(policy.id, cutoff.ends)
+            reason = expire_reason(cutoff)
+            ended = ended_by_sql(policy.id, cutoff)
             if conn.dialect.name == "postgresql":
                 moved, last = _expire_batch_pg(conn, and_(ended, cases.c.id > after), event.due_at, reason)
             else:
@@ -255,7 +247,7 @@ def apply_cutoff(db: Engine, event_id: int) -> int | None:
                 if last is not None:
                     batch = and_(ended, cases.c.id > after, cases.c.id <= last)
                     moved = sum(_move_batch(conn, batch, state, EXPIRED, "expire", literal(event.due_at), reason,
-                                            dict(_EXPIRE_CLEARS), ["expired"])
+                                            dict(EXPIRE_CLEARS), ["expired"])
                                 for state in sorted({r.state for r in claimed}))
             total += moved
             if moved:
@@ -272,9 +264,6 @@ def apply_cutoff(db: Engine, event_id: int) -> int | None:
             return total
 
 
-_EXPIRE_CLEARS = {"active_key": None, "notice_stage": None, "notice_opened_at": None, "notice_closes_at": None}
-
-
 def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) -> tuple[int, int | None]:
     """PostgreSQL: claim the next batch (FOR UPDATE SKIP LOCKED) and write its state change, history
     and outbox rows as ONE statement of data-modifying CTEs — each case is found once, and the rows
@@ -283,7 +272,7 @@ def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) 
     claimed = (select(cases.c.id, cases.c.state).where(cond).order_by(cases.c.id).limit(BATCH)
                .with_for_update(skip_locked=True, of=cases).cte("claimed"))
     moved = (update(cases).where(cases.c.id == claimed.c.id)
-             .values(state=EXPIRED, version=cases.c.version + 1, updated_at=at_value, **_EXPIRE_CLEARS)
+             .values(state=EXPIRED, version=cases.c.version + 1, updated_at=at_value, **EXPIRE_CLEARS)
              .returning(cases.c.id, cases.c.version, claimed.c.state.label("from_state"), cases.c.name)
              .cte("moved"))
     logged = insert(history).from_select(

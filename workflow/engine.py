@@ -30,7 +30,9 @@ from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
 from states.policy import Policy, get_policy
 from states.vocabulary import (
     ACTIONS,
+    DRAFT,
     ENDED_STATES,
+    EXPIRED,
     OBJECTION,
     REASON_REQUIRED,
     RETURNED,
@@ -42,6 +44,7 @@ from storage import repo
 from storage.calendar_years import sync_calendar
 from workflow import notify
 from workflow.clock import require_aware
+from workflow.due import DueMove, describe_expiry, due_moves, expired_by
 from workflow.errors import (
     Barred,
     Conflict,
@@ -53,7 +56,15 @@ from workflow.errors import (
     NotPermitted,
     UnknownYear,
     WindowClosed,
+    WorkflowError,
 )
+
+# How often `fire` reloads a case whose due moves another writer recorded first.
+_CATCH_UP_ATTEMPTS = 3
+
+
+class _Overtaken(Exception):
+    """Another writer moved the case while `fire` was recording what time had done to it."""
 
 
 @dataclass(frozen=True)
@@ -181,10 +192,19 @@ def token_of(case: Any, now: dt.datetime) -> CaseToken:
     )
 
 
-def describe_refusal(pm: PolicyMachine, case: Any, action: str) -> str:
-    allowed = pm.actions_from(case.state)
-    return (f"case {case.id} is in state {case.state!r}; action {action!r} is not allowed there "
-            f"(allowed: {', '.join(allowed) or 'nothing'})")
+def allowed_for(pm: PolicyMachine, case: Any, role: Role, now: dt.datetime) -> list[str]:
+    """What `role` may do on `case` now: the actions its state allows that are granted to the role
+    (never the scheduler's own moves, never another role's)."""
+    token = token_of(case, now)
+    return [a for a in pm.actions_from(case.state) if role in pm.roles_for(token, a, level=case.level)]
+
+
+def describe_refusal(pm: PolicyMachine, case: Any, action: str, actor: Actor, now: dt.datetime) -> str:
+    allowed = allowed_for(pm, case, actor.role, now)
+    cutoff = expired_by(pm.policy, case)
+    why = f" ({describe_expiry(cutoff)})" if cutoff is not None else ""
+    return (f"case {case.id} is in state {case.state!r}{why}; action {action!r} is not allowed there "
+            f"({actor.role.value} may: {', '.join(allowed) or 'nothing'})")
 
 
 class Workflow:
@@ -245,8 +265,17 @@ class Workflow:
         if actor.id is not None and (len(actor.id) > 100 or "\x00" in actor.id):
             raise InvalidInput("actor_id: at most 100 characters, no NUL", field="actor_id")
         try:
-            with self.db.begin() as conn:
-                return self._fire(conn, case_id, action, actor, now, reason)
+            for _attempt in range(_CATCH_UP_ATTEMPTS):
+                try:
+                    with self.db.begin() as conn:
+                        outcome = self._fire(conn, case_id, action, actor, now, reason)
+                except _Overtaken:
+                    continue
+                if isinstance(outcome, WorkflowError):
+                    # Refused after time had moved the case: those moves are committed (above).
+                    raise outcome
+                return outcome
+            raise Conflict(f"case {case_id} is being changed by others; reload and try again", case=case_id)
         except IntegrityError as exc:
             if "active_key" in str(exc.orig) or "uq_cases_active_key" in str(exc.orig):
                 raise DuplicateApplication(
@@ -258,11 +287,28 @@ class Workflow:
             raise
 
     def _fire(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
-              reason: str | None) -> Transition:
+              reason: str | None) -> Transition | WorkflowError:
+        """One attempt, in `conn`'s transaction. Returns the move made, or the refusal to raise once
+        the moves time made are committed. Raises (rolling back) otherwise: `_Overtaken` when another
+        writer moved the case first while those were being recorded (the caller tries again)."""
         case = repo.load_case(conn, case_id)
         if case is None:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
-        move = self.plan(conn, case, action, actor, now, reason)
+        if now < case.updated_at:  # updated_at is the time of the case's last history row
+            raise InvalidInput(f"at: {now.isoformat()} is before case {case_id}'s last recorded event "
+                               f"({case.updated_at.isoformat()}); a history never runs backwards",
+                               field="at", case=case_id)
+        policy = get_policy(case.policy_id)
+        due = due_moves(policy, case, now)
+        if due:
+            # CONTRACT §3: what time has done to this case by `now` happens first, at its own instants.
+            case = self._apply_due(conn, case, due)
+        try:
+            move = self.plan(conn, case, action, actor, now, reason)
+        except WorkflowError as exc:
+            if due:
+                return exc
+            raise
         if not repo.cas_update_case(conn, case_id, case.state, case.version, move.values):
             raise Conflict(f"case {case_id} was changed by someone else (expected state {case.state!r}, "
                            f"version {case.version}); reload and try again", case=case_id)
@@ -271,6 +317,23 @@ class Workflow:
         if move.bar is not None:
             repo.insert_bar(conn, move.bar)
         return move.transition
+
+    def _apply_due(self, conn: Connection, case: repo.CaseRow, due: list[DueMove]) -> repo.CaseRow:
+        """Record the moves time made on `case` (from :func:`workflow.due.due_moves`), each with a
+        compare-and-set on the version, exactly as `tick` writes them. Raises `_Overtaken` if another
+        writer (a tick, another action) changed the case meanwhile: nothing is recorded twice."""
+        for move in due:
+            values = {**move.values, "state": move.dest, "updated_at": move.at}
+            if not repo.cas_update_case(conn, case.id, case.state, case.version, values):
+                raise _Overtaken
+            repo.insert_history(conn, [{
+                "case_id": case.id, "seq": case.version + 1, "at": move.at, "actor_role": Role.system.value,
+                "actor_id": None, "action": move.action, "from_state": move.source, "to_state": move.dest,
+                "reason": move.reason}])
+            repo.insert_notifications(conn, notify.for_transition(case, move.action, move.source, move.dest,
+                                                                  move.at, move.reason))
+            case = case._replace(**values, version=case.version + 1)
+        return case
 
     def plan(self, conn: Connection | None, case: Any, action: str, actor: Actor, now: dt.datetime,
              reason: str | None) -> PlannedMove:
@@ -281,9 +344,14 @@ class Workflow:
         policy = get_policy(case.policy_id)
         pm = machine_for(policy)
         token = token_of(case, now)
+        if action == "submit" and case.state in (DRAFT, EXPIRED):
+            # CONTRACT §3: outside the filing window the applicant hears that rule, also once the
+            # filing cutoff has expired the draft.
+            self._check_window(policy, case, now)
         if (case.state, action) not in pm.table:
-            raise IllegalTransition(describe_refusal(pm, case, action), case=case_id, state=case.state,
-                                    action=action, allowed=pm.actions_from(case.state))
+            raise IllegalTransition(describe_refusal(pm, case, action, actor, now), case=case_id,
+                                    state=case.state, action=action,
+                                    allowed=allowed_for(pm, case, actor.role, now))
         roles = pm.roles_for(token, action, level=case.level)
         if actor.role not in roles:
             raise NotPermitted(
@@ -300,8 +368,8 @@ class Workflow:
         try:
             dest = destination(pm, token, action)
         except IllegalMove as exc:
-            raise IllegalTransition(describe_refusal(pm, case, action), case=case_id, state=case.state,
-                                    action=action) from exc
+            raise IllegalTransition(describe_refusal(pm, case, action, actor, now), case=case_id,
+                                    state=case.state, action=action) from exc
         if conn is not None and source != OBJECTION and dest in policy.notices:
             # The move computes a notice's close: on the imported years the database holds now.
             sync_calendar(conn, shared_lock=True)
@@ -322,7 +390,7 @@ class Workflow:
             notifications=notify.for_transition(case, action, source, dest, now, reason), bar=bar,
             transition=Transition(case_id, action, source, dest, now, actor, reason, case.version + 1, closes))
 
-    def _check_submit(self, conn: Connection, policy: Policy, case: Any, now: dt.datetime) -> dict[str, Any]:
+    def _check_window(self, policy: Policy, case: Any, now: dt.datetime) -> None:
         today = local_date(now)
         window = policy.window
         if window is not None and (today < window.opens or (window.closes and today > window.closes)):
@@ -330,6 +398,10 @@ class Workflow:
             raise WindowClosed(f"case {case.id}: the filing window of {policy.id} is {span} "
                                f"({window.source.file} {window.source.section}); today is {today}",
                                case=case.id)
+
+    def _check_submit(self, conn: Connection, policy: Policy, case: Any, now: dt.datetime) -> dict[str, Any]:
+        today = local_date(now)
+        self._check_window(policy, case, now)
         bars = bars_of(conn, case.id_number)
         for bar in bars:
             if bar.from_year <= today.year <= bar.to_year:
