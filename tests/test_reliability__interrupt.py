@@ -212,7 +212,7 @@ def test_ctrl_c_in_the_middle_of_a_tick_keeps_whole_batches(demo_file: Path, tmp
 
 def http_ok(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
             return bool(r.status == 200)
     except (urllib.error.URLError, OSError):
         return False

@@ -23,18 +23,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
 from workflow.web import api, pages
-from workflow.web.auth import LoginRequired, Signer, secret_key, session_user
+from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
+from workflow.web.middleware import BodyLimit, SecurityHeaders
 from workflow.web.render import STATIC, make_env, render
 from workflow.web.service import WebContext
+from workflow.web.users import load_user
 
 log = logging.getLogger("zcflow.web")
 OUTAGE_RETRY_AFTER = 5  # seconds
@@ -132,49 +133,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, status, message, headers)
 
 
-SECURITY_HEADERS = [
-    (b"x-frame-options", b"DENY"),            # no framing: clickjacking of the action buttons
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
-NO_STORE = (b"cache-control", b"no-store")  # pages and API answers hold personal data
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware: the headers above on every response; no-store except for /static."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = str(scope.get("path", "")).startswith("/static/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                extra = SECURITY_HEADERS + ([] if static else [NO_STORE])
-                headers += [(k, v) for k, v in extra if k not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def create_app(db: Engine, *, secret: str | None = None,
                clock: Callable[[], dt.datetime] = clock_module.now,
                session_ttl: dt.timedelta = dt.timedelta(hours=8),
                token_ttl: dt.timedelta = dt.timedelta(hours=8),
-               secure_cookies: bool | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, publish_api_docs: bool | None = None) -> FastAPI:
     """The app over `db` (migrated already). `clock` is what "now" means for actions and
-    dashboards (workflow.clock.now, which `zcflow demo` shifts). Cookies are marked Secure when
-    `secure_cookies` or $ZCFLOW_SECURE_COOKIES=1 says so (behind HTTPS); plain http on
-    127.0.0.1 needs them without."""
+    dashboards (workflow.clock.now, which `zcflow demo` shifts). Cookies are marked Secure (and
+    HSTS is sent) when `secure_cookies` or $ZCFLOW_SECURE_COOKIES=1 says so (behind HTTPS); plain
+    http on 127.0.0.1 needs them without. /openapi.json and /docs need a login (session or bearer
+    token) unless `publish_api_docs` or $ZCFLOW_PUBLISH_API_DOCS=1 publishes them (CONTRACT §8)."""
     if secure_cookies is None:
-        secure_cookies = os.environ.get("ZCFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        secure_cookies = _env_flag("ZCFLOW_SECURE_COOKIES")
+    if publish_api_docs is None:
+        publish_api_docs = _env_flag("ZCFLOW_PUBLISH_API_DOCS")
     app = FastAPI(
         title="zcflow",
         version="0.1.0",
@@ -182,6 +154,7 @@ def create_app(db: Engine, *, secret: str | None = None,
         description="Pages at `/`; this JSON API under `/api/`. Get a bearer token from `POST /api/token`.",
         docs_url=None,  # served below from the vendored Swagger UI: no CDN at run time
         redoc_url=None,
+        openapi_url=None,  # served below, behind a login unless published
     )
     app.state.web = WebContext(db=db, wf=Workflow(db), signer=Signer(secret_key(secret), session_ttl, token_ttl),
                                clock=clock, secure_cookies=secure_cookies)
@@ -189,17 +162,46 @@ def create_app(db: Engine, *, secret: str | None = None,
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+
+    def docs_reader(request: Request) -> None:
+        """Anyone when published; else a logged-in browser or a valid bearer token."""
+        if publish_api_docs or session_user(request) is not None:
+            return
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            claims = app.state.web.signer.read_token(authorization[7:].strip())
+            if claims is not None and load_user(db, claims.user_id, claims.epoch) is not None:
+                return
+        if request.url.path == "/docs":
+            raise LoginRequired("/docs")
+        raise Unauthenticated("the API description needs a login: send a bearer token from POST /api/token")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> JSONResponse:
+        docs_reader(request)
+        return JSONResponse(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(request: Request) -> HTMLResponse:
+        docs_reader(request)
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json", title="zcflow API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css", swagger_favicon_url="/static/favicon.svg",
             swagger_ui_parameters={"validatorUrl": None})
+        # Its one inline script carries the request's CSP nonce.
+        nonce = getattr(request.state, "csp_nonce", "")
+        html = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+        return HTMLResponse(html)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, hsts=secure_cookies)
     return app
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
 def serve(db: Engine, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:

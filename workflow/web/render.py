@@ -82,6 +82,7 @@ def render(request: Request, name: str, context: dict[str, Any], *, user: WebUse
     web = request.app.state.web
     env: Environment = request.app.state.jinja
     full = {"request": request, "user": user, "csrf_token": csrf.csrf_token(request), "now": web.clock(),
+            "csp_nonce": getattr(request.state, "csp_nonce", ""),
             "message": None, "error": None, "nav": "", **context}
     response = HTMLResponse(env.get_template(name).render(full), status_code=status, headers=headers)
     csrf.set_cookie(request, response, secure=web.secure_cookies)
