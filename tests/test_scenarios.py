@@ -90,12 +90,6 @@ def test_invalid_files_exit_2_naming_field_or_line(tmp_path: Path, name: str, ch
     assert message in run.stderr and "Traceback" not in run.stderr
 
 
-def test_steps_out_of_order_are_refused() -> None:
-    text = BASE.replace("  - {at: 2025-04-08T10:00:00+08:00", "  - {at: 2025-03-24T10:00:00+08:00")
-    with pytest.raises(ScenarioError, match="steps out of order"):
-        parse_scenario(text)
-
-
 @pytest.mark.parametrize("policy_id", ["hz-recognition-2025h1", "lp-assessment-2022", "wx-recognition-2022"])
 def test_a_generated_round_agrees_with_its_own_plan(policy_id: str) -> None:
     """The generator plans each applicant with the calendar and cutoffs; the engine must agree."""

@@ -238,13 +238,15 @@ class Planner:
         return add
 
 
-def generate_round(policy_id: str, n: int, seed: int) -> dict[str, Any]:
-    """A scenario dict (CONTRACT §6) with `n` synthetic applicants."""
+def generate_round(policy_id: str, n: int, seed: int, *, by_applicant: bool = False) -> dict[str, Any]:
+    """A scenario dict (CONTRACT §6) with `n` synthetic applicants. Its steps are in time order, or
+    with `by_applicant` grouped by applicant (each applicant's steps together, in their own order)."""
     policy = get_policy(policy_id)
     rng = random.Random(seed)
     planner = Planner(policy, rng)
     plans = [planner.plan(i + 1) for i in range(n)]
-    steps = sorted((s for p in plans for s in p.steps), key=lambda s: (s["at"], s["case"]))
+    steps = ([s for p in plans for s in p.steps] if by_applicant
+             else sorted((s for p in plans for s in p.steps), key=lambda s: (s["at"], s["case"])))
     return {
         "name": f"generated round: {policy_id}, {n} applicants, seed {seed}",
         "policy": policy_id,

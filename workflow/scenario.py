@@ -1,8 +1,8 @@
 """The scenario file format (CONTRACT §6), validated before anything runs.
 
 Every problem is reported with its field path and, where the YAML gives one, its line:
-unknown policy, action, actor or case key; duplicate keys; impossible dates; steps out of order;
-wrong types.
+unknown policy, action, actor or case key; duplicate keys; impossible dates; times outside
+start..end; wrong types. Steps may be listed in any order (CONTRACT §6).
 """
 
 from __future__ import annotations
@@ -330,16 +330,12 @@ def _semantic_problems(s: Scenario, lines: dict[tuple[str | int, ...], int]) -> 
             for e in exc.errors():
                 path = ("applicants", i, *e["loc"])
                 problems.append(f"{_where(path, lines)}: {e['msg'].removeprefix('Value error, ')}")
-    previous: dt.datetime | None = None
+    # Steps may come in any order (CONTRACT §6): each applies at its own `at`, ties in file order.
     for i, step in enumerate(s.steps):
         if step.case not in keys:
             problems.append(f"{_where(('steps', i, 'case'), lines)}: unknown case key {step.case!r}")
         if not (s.start <= step.at <= s.end):
             problems.append(f"{_where(('steps', i, 'at'), lines)}: {step.at.isoformat()} is outside start..end")
-        if previous is not None and step.at < previous:
-            problems.append(f"{_where(('steps', i, 'at'), lines)}: steps out of order ({step.at.isoformat()} "
-                            f"is before the previous step's {previous.isoformat()})")
-        previous = step.at
     for i, expectation in enumerate(s.expect):
         if expectation.case not in keys:
             problems.append(f"{_where(('expect', i, 'case'), lines)}: unknown case key {expectation.case!r}")

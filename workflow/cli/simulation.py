@@ -23,6 +23,8 @@ def simulate_cmd(
     seed: Annotated[int, typer.Option("--seed", help="With --generate: the random seed.")] = 1,
     out_file: Annotated[Path | None, typer.Option("--out", help="With --generate: also write the "
                                                   "scenario here.")] = None,
+    by_applicant: Annotated[bool, typer.Option("--by-applicant", help="With --generate: list the steps "
+                                               "grouped by applicant rather than in time order.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the summary, not the timeline.")] = False,
 ) -> None:
     """Run a scenario in compressed time. Exit 0 if every expectation holds, 1 if not, 2 if invalid."""
@@ -35,7 +37,7 @@ def simulate_cmd(
         if policy_id is None:
             raise UsageProblem("--policy: required with --generate")
         policy_or_fail(policy_id)
-        data = generate_round(policy_id, generate, seed)
+        data = generate_round(policy_id, generate, seed, by_applicant=by_applicant)
         text = dump_scenario(data)
         if out_file is not None:
             out_file.write_text(text, encoding="utf-8")
