@@ -61,9 +61,9 @@ class Transports:
         return {"sms": self.sms.name, "email": self.email.name, "inapp": self.inapp.name}
 
 
-def memory_transports() -> Transports:
-    """One MemoryChannel for SMS and email (tests and the simulator)."""
-    memory = MemoryChannel()
+def memory_transports(keep: bool = True) -> Transports:
+    """One MemoryChannel for SMS and email (tests and the simulator; the simulator keeps no messages)."""
+    memory = MemoryChannel(keep=keep)
     return Transports(sms=memory, email=memory)
 
 

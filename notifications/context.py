@@ -306,6 +306,22 @@ def _cutoff_dict(cutoff: Cutoff, **extra: Any) -> dict[str, Any]:
             "source": f"{cutoff.source.file} {cutoff.source.section}", **extra}
 
 
+_DEADLINES: dict[tuple[int, dt.date], tuple[Policy, list[dict[str, Any]]]] = {}
+
+
+def _deadlines_from(policy: Policy, day: dt.date) -> list[dict[str, Any]]:
+    """The policy's cutoffs on or after `day`, in date order, as the templates read them. Remembered
+    per (policy object, day): a round's outbox renders tens of thousands of messages over a few days."""
+    key = (id(policy), day)
+    found = _DEADLINES.get(key)
+    if found is None or found[0] is not policy:
+        if len(_DEADLINES) > 4096:
+            _DEADLINES.clear()
+        found = _DEADLINES[key] = (policy, [_cutoff_dict(c) for c in sorted(policy.cutoffs, key=lambda c: c.date)
+                                            if c.date >= day])
+    return list(found[1])
+
+
 _CUTOFF_IN_REASON = re.compile(r"cutoff (\S+) passed")
 
 
@@ -501,8 +517,7 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
         "reason_short": (reason[:REASON_SMS_CHARS] + "…") if reason and len(reason) > REASON_SMS_CHARS else reason,
         "deadline": deadline,
         # the round's cutoffs still ahead when the message was written (none in a standing scheme)
-        "deadlines": [_cutoff_dict(c) for c in sorted(policy.cutoffs, key=lambda c: c.date)
-                      if c.date >= local_date(entry.created_at)],
+        "deadlines": _deadlines_from(policy, local_date(entry.created_at)),
         "notice": notice,
         "reminder": reminder,
         "changed": changed,

@@ -15,6 +15,10 @@ A row moves ``pending → sending → sent``, or back to ``pending`` with a late
 2. *Send* outside any transaction, with the row's idempotency key (``zcflow-notification-<id>``).
 3. *Mark* ``sent`` only after the channel confirms, guarded by (status ``sending``, the claimed
    `attempts`): a run whose lease ran out and whose row was re-claimed cannot overwrite the newer run.
+   Rows whose channel recognises the key (`may_duplicate` false: ``file``, ``memory``, ``inapp``) are
+   marked together, one UPDATE for the claimed batch once its sends are confirmed; rows whose channel
+   may deliver a repeat (``smtp``, ``sms_http``) are marked one by one right after each confirmation,
+   so a crash re-sends at most the one message in flight on those.
 
 A confirmed row is never sent again. The one window left is a crash (or a lost confirmation) between
 the channel accepting a message and the row being marked: the lease runs out and the row is sent
@@ -30,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from notifications.channels.base import (
@@ -131,6 +135,20 @@ def _mark(conn: Connection, note_id: int, attempts: int, values: dict[str, Any])
     return result.rowcount == 1
 
 
+def _mark_sent(conn: Connection, claimed: Sequence[tuple[int, int]], now: dt.datetime) -> set[int]:
+    """Mark confirmed rows ``sent`` in one statement, each guarded like `_mark` by (status ``sending``,
+    its claimed attempts); returns the ids it marked (a row re-claimed by a newer run is not)."""
+    if not claimed:
+        return set()
+    result = conn.execute(
+        update(notifications)
+        .where(and_(tuple_(notifications.c.id, notifications.c.attempts).in_(list(claimed)),
+                    notifications.c.status == "sending"))
+        .values(status="sent", sent_at=now, next_attempt_at=None, last_error=None)
+        .returning(notifications.c.id))
+    return {int(r.id) for r in result}
+
+
 # ---- rendering one row ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -210,7 +228,7 @@ def render_notification(db: Engine, notification_id: int) -> Rendered:
 # ---- the run ------------------------------------------------------------------------------------
 
 def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = None, limit: int | None = None,
-            batch_size: int = 50, retry: RetryPolicy | None = None, case_id: int | None = None) -> DeliveryReport:
+            batch_size: int = 200, retry: RetryPolicy | None = None, case_id: int | None = None) -> DeliveryReport:
     """Send every outbox row due at `now` (at most `limit`), each at most once per run.
 
     The scheduler calls this on its delivery job; `zcflow deliver` calls it from the command line.
@@ -234,18 +252,40 @@ def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = Non
             with db.connect() as conn:
                 sync_calendar(conn)  # messages name notice days: on the years the database holds
                 rows, facts = _load(conn, [i for i, _ in claimed])
-            for note_id, attempts in claimed:
-                row = rows[note_id]
-                prepared = prepare(row, facts.get(int(row.case_id)) if row.case_id is not None else None)
-                _deliver_one(db, now, chosen, prepared, attempts, retry, report)
+            prepared = [prepare(rows[i], facts.get(int(rows[i].case_id)) if rows[i].case_id is not None else None)
+                        for i, _ in claimed]
+            confirmed: list[tuple[int, int, bool]] = []  # (id, attempts, duplicate), to mark together
+            try:
+                for one, (_, attempts) in zip(prepared, claimed, strict=True):
+                    _deliver_one(db, now, chosen, one, attempts, retry, report, confirmed)
+            finally:
+                # Also on the way out of an interrupted batch: what the channels confirmed is marked.
+                _mark_confirmed(db, now, confirmed, report)
     finally:
         if own:
             chosen.close()
     return report
 
 
+def _mark_confirmed(db: Engine, now: dt.datetime, confirmed: list[tuple[int, int, bool]],
+                    report: DeliveryReport) -> None:
+    if not confirmed:
+        return
+    with db.begin() as conn:
+        marked = _mark_sent(conn, [(i, a) for i, a, _ in confirmed], now)
+    for note_id, _, duplicate in confirmed:
+        if note_id not in marked:
+            report.lost += 1
+            continue
+        report.sent += 1
+        if duplicate:
+            report.duplicates += 1
+
+
 def _deliver_one(db: Engine, now: dt.datetime, transports: Transports, prepared: Prepared, attempts: int,
-                 retry: RetryPolicy, report: DeliveryReport) -> None:
+                 retry: RetryPolicy, report: DeliveryReport, confirmed: list[tuple[int, int, bool]]) -> None:
+    """Send one prepared row. A confirmation on a channel that recognises keys is appended to
+    `confirmed` (marked with the batch); any other outcome is written at once."""
     entry = prepared.entry
     assert entry.id is not None
     channel = transports.for_channel(entry.channel)
@@ -262,6 +302,9 @@ def _deliver_one(db: Engine, now: dt.datetime, transports: Transports, prepared:
         except Exception as exc:  # a channel's own bug: retried like a transient error, never lost
             error = TransientChannelError(f"{type(exc).__name__}: {exc}")
         else:
+            if not channel.may_duplicate:
+                confirmed.append((entry.id, attempts, receipt.duplicate))
+                return
             with db.begin() as conn:
                 marked = _mark(conn, entry.id, attempts, {"status": "sent", "sent_at": now, "next_attempt_at": None,
                                                           "last_error": None})

@@ -289,6 +289,7 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+YamlLoader = _Loader  # the one safe loader: scenarios read its event stream (workflow/yaml_stream.py)
 
 
 def load_yaml_nodes(text: str, inspect: Callable[[yaml.Node | None], None] | None = None) -> Any:

@@ -249,9 +249,11 @@ def test_concurrent_deliveries_never_send_a_message_twice(db_url: str) -> None:
 # ---- the crash window --------------------------------------------------------------------------
 
 def crash_once_after_send(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Make the first 'mark sent' die, as if the process was killed right after the channel confirmed."""
+    """Make the first 'mark sent' die, as if the process was killed right after the channel confirmed:
+    the one-row mark (channels that may duplicate) and the batch mark (channels that recognise keys)."""
     crashed: list[int] = []
     original: Callable[..., bool] = outbox._mark
+    original_many: Callable[..., set[int]] = outbox._mark_sent
 
     def mark(conn: Any, note_id: int, attempts: int, values: dict[str, Any]) -> bool:
         if values.get("status") == "sent" and not crashed:
@@ -259,33 +261,75 @@ def crash_once_after_send(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             raise KeyboardInterrupt("killed between send and mark")
         return original(conn, note_id, attempts, values)
 
+    def mark_many(conn: Any, claimed: list[tuple[int, int]], now: Any) -> set[int]:
+        if not crashed:
+            crashed.extend(i for i, _ in claimed)
+            raise KeyboardInterrupt("killed between send and mark")
+        return original_many(conn, claimed, now)
+
     monkeypatch.setattr(outbox, "_mark", mark)
+    monkeypatch.setattr(outbox, "_mark_sent", mark_many)
     return crashed
 
 
 @pytest.mark.parametrize("kind", ["memory", "file"])
 def test_a_crash_between_send_and_mark_resends_with_the_same_key_and_no_duplicate(
         db: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str) -> None:
-    """The row stays claimed until its lease runs out; the next run sends it again with the same key,
-    which the memory and file channels recognise: one message reaches the recipient."""
+    """The rows stay claimed until their lease runs out; the next run sends them again with the same
+    keys, which the memory and file channels recognise: one message each reaches the recipient.
+    These channels' confirmations are marked with their batch, so the crash caught both sends."""
     _, case_id, at = submitted_case(db)
     channel: Channel = MemoryChannel() if kind == "memory" else FileChannel(tmp_path / "outbox")
-    crash_once_after_send(monkeypatch)
+    crashed = crash_once_after_send(monkeypatch)
     t0 = at + HOUR
     with pytest.raises(KeyboardInterrupt):
         deliver(db, t0, transports=transports(channel))
-    # the whole claimed batch waits for its lease: the sent one and the one never tried
+    assert len(crashed) == 2
+    # the whole claimed batch waits for its lease, though both were sent
     stuck = rows(db, case_id=case_id)
     assert [(r.status, r.attempts, r.next_attempt_at) for r in stuck] == [
         ("sending", 1, t0 + RetryPolicy().lease)] * 2
     assert deliver(db, t0 + MINUTE, transports=transports(channel)).claimed == 0
     report = deliver(db, t0 + RetryPolicy().lease, transports=transports(channel))
-    assert (report.claimed, report.sent, report.duplicates) == (2, 2, 1)
+    assert (report.claimed, report.sent, report.duplicates) == (2, 2, 2)
     assert [(r.status, r.attempts) for r in rows(db, case_id=case_id)] == [("sent", 2)] * 2
     if isinstance(channel, MemoryChannel):
-        assert len(channel.calls) == 3 and len(channel.messages()) == 2
+        assert len(channel.calls) == 4 and len(channel.messages()) == 2
     else:
         assert len([p for p in (tmp_path / "outbox").rglob("*") if p.is_file()]) == 2
+
+
+class MayDuplicate(MemoryChannel):
+    """A memory channel that says it may deliver a repeat (as smtp and sms_http do)."""
+
+    may_duplicate = True
+
+
+def test_a_channel_that_may_duplicate_is_marked_after_each_send_so_a_crash_resends_one(
+        db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a channel that cannot recognise a repeat, each confirmation is written before the next send:
+    a crash between send and mark leaves exactly the one message in flight to be sent again."""
+    _, _, at = submitted_case(db)
+    channel = MayDuplicate()
+    crashed = crash_once_after_send(monkeypatch)
+    t0 = at + HOUR
+    with pytest.raises(KeyboardInterrupt):
+        deliver(db, t0, transports=transports(channel))
+    assert len(crashed) == 1 and len(channel.calls) == 1
+    report = deliver(db, t0 + RetryPolicy().lease, transports=transports(channel))
+    assert (report.claimed, report.sent, report.duplicates) == (2, 2, 1)
+    assert len(channel.calls) == 3 and len(channel.messages()) == 2
+
+
+def test_a_batch_mark_does_not_overwrite_a_row_a_newer_run_took(db: Engine) -> None:
+    _, _, at = submitted_case(db)
+    lease = RetryPolicy().lease
+    with db.begin() as conn:
+        first = claim(conn, at + HOUR, 10, lease)
+        second = claim(conn, at + HOUR + lease, 1, lease)  # the lease ran out on one of them
+    with db.begin() as conn:
+        marked = outbox._mark_sent(conn, first, at + HOUR)
+    assert marked == {i for i, _ in first} - {i for i, _ in second} and len(marked) == 1
 
 
 def test_a_run_whose_lease_ran_out_cannot_overwrite_the_newer_run(db: Engine) -> None:

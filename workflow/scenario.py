@@ -8,6 +8,7 @@ start..end; wrong types. Steps may be listed in any order (CONTRACT §6).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from typing import Any
 
@@ -15,9 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from states.applicant import ApplicantFiling
-from states.policy import load_yaml_nodes, policies
+from states.policy import policies
 from states.vocabulary import ACTIONS, ALL_STATES, Role
 from workflow.errors import ERROR_CODES
+from workflow.yaml_stream import TooLarge, lines_for
+from workflow.yaml_stream import dump as dump_stream
+from workflow.yaml_stream import load as load_stream
 
 TEMPLATES = ("submitted", "returned", "rejected", "notice_opened", "notice_closed", "objection",
              "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked")
@@ -35,6 +39,8 @@ class ScenarioError(ValueError):
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+_ROLES = frozenset(r.value for r in Role)
 
 # Times a round can have. Beyond them a time overflows when stored as UTC (years 1 and 9999).
 YEARS = range(1900, 3000)
@@ -69,7 +75,7 @@ class Step(Strict):
     @field_validator("actor")
     @classmethod
     def _known_actor(cls, v: str) -> str:
-        if v not in {r.value for r in Role}:
+        if v not in _ROLES:
             raise ValueError(f"unknown actor {v!r}; actors: {', '.join(r.value for r in Role)}")
         return v
 
@@ -143,9 +149,21 @@ class Scenario(Strict):
             found.setdefault(a.key, a)
         return found
 
+    @cached_property
+    def _filings(self) -> dict[str, ApplicantFiling]:
+        return {}
+
     def filing(self, key: str) -> ApplicantFiling:
-        data = self._by_key[key].model_dump(exclude={"key", "policy"})
-        return ApplicantFiling.model_validate(data)
+        """The applicant's §5 filing, validated once (the checks and the run both ask for it)."""
+        found = self._filings.get(key)
+        if found is None:
+            data = self._by_key[key].model_dump(exclude={"key", "policy"})
+            found = self._filings[key] = ApplicantFiling.model_validate(data)
+        return found
+
+    def forget_filings(self) -> None:
+        """Drop the validated filings (the simulator calls it once the cases are created)."""
+        self._filings.clear()
 
     def policy_of(self, key: str) -> str:
         return self._by_key[key].policy or self.policy
@@ -153,32 +171,10 @@ class Scenario(Strict):
 
 # ---- loading ----------------------------------------------------------------------------------
 
-def _line_index(root: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
-    """Map each field path of the YAML document to its 1-based line."""
-    index: dict[tuple[str | int, ...], int] = {}
-
-    seen: set[int] = set()
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        index[path] = node.start_mark.line + 1
-        if id(node) in seen:  # an alias: its node was walked where it was defined
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                index[(*path, k.value)] = k.start_mark.line + 1
-                walk(v, (*path, k.value))
-                index[(*path, k.value)] = k.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                walk(v, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return index
+FieldPath = tuple[str | int, ...]
 
 
-def _where(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> str:
+def _where(path: FieldPath, lines: dict[FieldPath, int]) -> str:
     name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(file)"
     for cut in range(len(path), -1, -1):
         if path[:cut] in lines:
@@ -186,31 +182,12 @@ def _where(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int])
     return name
 
 
-def _duplicate_keys(root: yaml.Node | None) -> list[str]:
-    """YAML mappings with a key given twice (PyYAML keeps the last one silently)."""
-    problems: list[str] = []
-
-    visited: set[int] = set()
-
-    def walk(node: yaml.Node) -> None:
-        if id(node) in visited:
-            return
-        visited.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for k, v in node.value:
-                if k.value in seen:
-                    problems.append(f"{k.value} (line {k.start_mark.line + 1}): given twice in one mapping "
-                                    f"(first on line {seen[k.value]})")
-                seen[k.value] = k.start_mark.line + 1
-                walk(v)
-        elif isinstance(node, yaml.SequenceNode):
-            for v in node.value:
-                walk(v)
-
-    if root is not None:
-        walk(root)
-    return problems
+def _located(text: str, found: list[tuple[FieldPath, str]]) -> list[str]:
+    """Problems as 'path (line N): message'; the lines are read only for the paths that need one."""
+    if not found:
+        return []
+    lines = lines_for(text, (path for path, _ in found))
+    return [f"{_where(path, lines)}: {message}" for path, message in found]
 
 
 # Limits checked before the YAML parser sees the text: its composer recurses once per nesting level
@@ -219,6 +196,8 @@ MAX_BYTES = 50_000_000
 MAX_DEPTH = 64
 MAX_NODES = 2_000_000
 
+_BRACKETS = re.compile(r"[\[\]{}\"'\n]")
+
 
 def _too_deep(text: str) -> str | None:
     """A cheap scan for nesting deeper than MAX_DEPTH: flow brackets, compact block sequences
@@ -226,10 +205,11 @@ def _too_deep(text: str) -> str | None:
     files no scenario needs."""
     depth = 0
     quote = ""
-    for ch in text:
+    for found in _BRACKETS.finditer(text):
+        ch = found.group()
         if quote:
-            if ch == quote:
-                quote = ""
+            if ch == quote or ch == "\n":
+                quote = ""  # a quote never spans lines in a scenario; an unmatched one is YAML's to report
         elif ch in "\"'":
             quote = ch
         elif ch in "[{":
@@ -238,58 +218,35 @@ def _too_deep(text: str) -> str | None:
                 return f"nesting deeper than {MAX_DEPTH} levels"
         elif ch in "]}":
             depth = max(0, depth - 1)
-        elif ch == "\n":
-            quote = ""  # a quote never spans lines in a scenario; an unmatched one is YAML's to report
     for number, line in enumerate(text.splitlines(), start=1):
         body = line.lstrip(" ")
-        indent = len(line) - len(body)
+        if len(line) - len(body) > 4 * MAX_DEPTH:
+            return f"line {number}: nesting deeper than {MAX_DEPTH} levels"
+        if not body.startswith("-"):
+            continue
         dashes = 0
         while body.startswith("- ") or body == "-":
             dashes += 1
             body = body[2:].lstrip(" ")
-        if dashes > MAX_DEPTH or indent > 4 * MAX_DEPTH:
+        if dashes > MAX_DEPTH:
             return f"line {number}: nesting deeper than {MAX_DEPTH} levels"
     return None
 
 
-def _expanded_size(root: yaml.Node | None) -> int:
-    """How many nodes the document has once aliases are expanded (memoised: aliases share nodes)."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        sizes[key] = 1  # a cycle counts once
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(v) for v in node.value)
-        sizes[key] = min(total, MAX_NODES + 1)
-        return sizes[key]
-
-    return size(root) if root is not None else 0
-
-
 def parse_scenario(text: str) -> Scenario:
-    """Parse and validate a scenario; raise ScenarioError listing every problem found."""
+    """Parse and validate a scenario; raise ScenarioError listing every problem found.
+
+    The YAML is read in one streaming pass (workflow/yaml_stream.py): no node tree and no line for
+    every value is kept for a file of a million values; a problem's line is looked up afterwards."""
     if len(text) > MAX_BYTES:
         raise ScenarioError([f"(file): larger than {MAX_BYTES // 1_000_000} MB"])
     deep = _too_deep(text)
     if deep:
         raise ScenarioError([f"(file): {deep}"])
-    lines: dict[tuple[str | int, ...], int] = {}
-    problems: list[str] = []
-
-    def inspect(root: yaml.Node | None) -> None:
-        if _expanded_size(root) > MAX_NODES:
-            raise ScenarioError([f"(file): more than {MAX_NODES:,} values once its aliases are expanded"])
-        lines.update(_line_index(root))
-        problems.extend(_duplicate_keys(root))
-
     try:
-        raw = load_yaml_nodes(text, inspect)
+        raw, duplicates = load_stream(text, MAX_NODES)
+    except TooLarge:
+        raise ScenarioError([f"(file): more than {MAX_NODES:,} values once its aliases are expanded"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
@@ -299,53 +256,49 @@ def parse_scenario(text: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        for e in exc.errors():
-            msg = e["msg"].removeprefix("Value error, ")
-            problems.append(f"{_where(tuple(e['loc']), lines)}: {msg}")
-        raise ScenarioError(problems) from exc
-    problems += _semantic_problems(scenario, lines)
+        found = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+        raise ScenarioError(duplicates + _located(text, found)) from exc
+    del raw
+    problems = duplicates + _located(text, _semantic_problems(scenario))
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
-def _semantic_problems(s: Scenario, lines: dict[tuple[str | int, ...], int]) -> list[str]:
+def _semantic_problems(s: Scenario) -> list[tuple[FieldPath, str]]:
     known = policies()
-    problems: list[str] = []
+    problems: list[tuple[FieldPath, str]] = []
     if s.policy not in known:
-        problems.append(f"{_where(('policy',), lines)}: unknown policy {s.policy!r}; known: {', '.join(known)}")
+        problems.append((("policy",), f"unknown policy {s.policy!r}; known: {', '.join(known)}"))
     if s.end <= s.start:
-        problems.append(f"{_where(('end',), lines)}: end {s.end.isoformat()} is not after start")
+        problems.append((("end",), f"end {s.end.isoformat()} is not after start"))
     keys: dict[str, int] = {}
     for i, a in enumerate(s.applicants):
         if a.key in keys:
-            problems.append(f"{_where(('applicants', i, 'key'), lines)}: duplicate key {a.key!r} "
-                            f"(also applicants[{keys[a.key]}])")
+            problems.append((("applicants", i, "key"), f"duplicate key {a.key!r} (also applicants[{keys[a.key]}])"))
         keys[a.key] = i
         if a.policy is not None and a.policy not in known:
-            problems.append(f"{_where(('applicants', i, 'policy'), lines)}: unknown policy {a.policy!r}")
+            problems.append((("applicants", i, "policy"), f"unknown policy {a.policy!r}"))
         try:
             s.filing(a.key)
         except ValidationError as exc:
             for e in exc.errors():
-                path = ("applicants", i, *e["loc"])
-                problems.append(f"{_where(path, lines)}: {e['msg'].removeprefix('Value error, ')}")
+                problems.append((("applicants", i, *e["loc"]), e["msg"].removeprefix("Value error, ")))
     # Steps may come in any order (CONTRACT §6): each applies at its own `at`, ties in file order.
     for i, step in enumerate(s.steps):
         if step.case not in keys:
-            problems.append(f"{_where(('steps', i, 'case'), lines)}: unknown case key {step.case!r}")
+            problems.append((("steps", i, "case"), f"unknown case key {step.case!r}"))
         if not (s.start <= step.at <= s.end):
-            problems.append(f"{_where(('steps', i, 'at'), lines)}: {step.at.isoformat()} is outside start..end")
+            problems.append((("steps", i, "at"), f"{step.at.isoformat()} is outside start..end"))
     for i, expectation in enumerate(s.expect):
         if expectation.case not in keys:
-            problems.append(f"{_where(('expect', i, 'case'), lines)}: unknown case key {expectation.case!r}")
+            problems.append((("expect", i, "case"), f"unknown case key {expectation.case!r}"))
         if expectation.at is not None and not (s.start <= expectation.at <= s.end):
-            problems.append(f"{_where(('expect', i, 'at'), lines)}: {expectation.at.isoformat()} is outside "
-                            "start..end")
+            problems.append((("expect", i, "at"), f"{expectation.at.isoformat()} is outside start..end"))
     return problems
 
 
 def dump_scenario(data: dict[str, Any]) -> str:
-    # libyaml's emitter when PyYAML has it (the same text, ~5× faster on a generated round).
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=110)
+    """The scenario as YAML, as `yaml.dump(..., allow_unicode=True, sort_keys=False, width=110)` writes it,
+    streamed to libyaml's emitter without the representer's node tree (workflow/yaml_stream.py)."""
+    return dump_stream(data, width=110)

@@ -37,8 +37,7 @@ def simulate_cmd(
         if policy_id is None:
             raise UsageProblem("--policy: required with --generate")
         policy_or_fail(policy_id)
-        data = generate_round(policy_id, generate, seed, by_applicant=by_applicant)
-        text = dump_scenario(data)
+        text = dump_scenario(generate_round(policy_id, generate, seed, by_applicant=by_applicant))  # not kept
         if out_file is not None:
             out_file.write_text(text, encoding="utf-8")
         source = str(out_file or f"generated:{policy_id}:{generate}:{seed}")
@@ -53,6 +52,7 @@ def simulate_cmd(
         for problem in exc.problems:
             err.print(f"{source}: {problem}")
         raise typer.Exit(2) from None
+    del text  # a generated round's is ~9 MB; the scenario holds what the run needs
     result = simulate(scenario, database)
     if as_json:
         emit_json(result.to_json())
