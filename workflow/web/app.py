@@ -28,7 +28,7 @@ from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
-from workflow.web import api, pages
+from workflow.web import accounts, api, pages
 from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
@@ -162,6 +162,7 @@ def create_app(db: Engine, *, secret: str | None = None,
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(accounts.router)
 
     def docs_reader(request: Request) -> None:
         """Anyone when published; else a logged-in browser or a valid bearer token."""

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
@@ -17,6 +20,8 @@ from workflow.errors import WorkflowError
 from workflow.web import throttle
 from workflow.web.scope import WebUser
 from workflow.web.users import authenticate
+
+T = TypeVar("T")
 
 HASH_WORKERS = 2
 MAX_WAITING = 32  # attempts queued for the pool beyond this are refused at once (429)
@@ -64,6 +69,12 @@ def attempt(db: Engine, username: str, password: str, address: str | None, audit
         else:
             throttle.record_success(conn, username)
     return Outcome(user)
+
+
+async def run_hashing(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` (which hashes or verifies passwords) in the bounded login pool, off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool, functools.partial(fn, *args, **kwargs))
 
 
 async def attempt_async(db: Engine, username: str, password: str, address: str | None,

@@ -85,11 +85,12 @@ def local_midnight(t: dt.datetime) -> dt.datetime:
 # ---- login ------------------------------------------------------------------------------------
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(request: Request, next: str | None = None, changed: str | None = None) -> Response:
     user = session_user(request)
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next), "username": ""}, user=None)
+    message = "密码已修改，请用新密码重新登录" if changed else None
+    return render(request, "login.html", {"next": safe_next(next), "username": "", "message": message}, user=None)
 
 
 @router.post("/login", response_class=HTMLResponse)

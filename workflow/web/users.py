@@ -74,6 +74,11 @@ def policy_password(password: str, username: str) -> str:
 
 
 def _role_and_scope(role: str, scope: dict[str, Any]) -> tuple[Any, Any]:
+    for key, value in scope.items():
+        for item in value if isinstance(value, list) else [value]:
+            found = control_character(item) if isinstance(item, str) else None
+            if found is not None:
+                raise InvalidInput(f"scope.{key}: must not contain control characters ({found})", field=f"scope.{key}")
     try:
         parsed_role = parse_role(role)
         return parsed_role, parse_scope(parsed_role, scope)
