@@ -27,23 +27,8 @@ TEMPLATES: tuple[str, ...] = (
     "submitted", "returned", "rejected", "notice_opened", "notice_closed", "objection",
     "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked",
     "deadline_changed",
+    "amended",
 )
-
-# The Zhejiang platform every Zhejiang round files on (seed 000 §三, seed 001 §三, seed 002 §二.1).
-ZHEJIANG_PLATFORM = {
-    "name": "浙江省专业技术职务任职资格申报与评审管理服务平台",
-    "short": "省平台",
-    "url": "https://zcps.rlsbt.zj.gov.cn/028/client/index.jsp",
-}
-# Wuxi names no platform: applicants "在网上提交相应材料" (seed 004 第四条).
-WUXI_PLATFORM = {"name": "网上申报系统", "short": "网上申报系统", "url": None}
-
-# Downloading the certificate: seed 002 §三.（五） and seed 001 附件1 §五.2 (Zhejiang: 登录“省平台”…下载
-# 电子证书); seed 004 第四条 (Wuxi: 到相应网站下载或打印职称电子证书及《登记表》).
-CERTIFICATE_HOW = {
-    "zhejiang": "登录省平台，在相应菜单栏下载电子证书",
-    "jiangsu": "到相应网站下载或打印职称电子证书及《登记表》",
-}
 
 # Paying the assessment fee: seed 002 附件2 §二.7 (根据12333短信提示，登陆个人账号，点击“我的申报
 # 记录”，再点击“马上支付”，在规定时间内缴纳评审费). No amount or date is published.
@@ -99,6 +84,7 @@ class CaseFacts:
     email: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     eligibility: Mapping[str, Any] = field(default_factory=dict)
+    policy_version: int | None = None  # the version the case runs under (CONTRACT §9)
 
     @classmethod
     def from_rows(cls, case: Any, applicant: Any | None = None) -> CaseFacts:
@@ -115,6 +101,7 @@ class CaseFacts:
             phone=_text(applicant.phone if applicant is not None else None) or _text(data.get("phone")),
             email=_text(applicant.email if applicant is not None else None) or _text(data.get("email")),
             data=data, eligibility=dict(case.eligibility or {}),
+            policy_version=int(case.policy_version) if getattr(case, "policy_version", None) else None,
         )
 
     @property
@@ -286,12 +273,13 @@ def stage_contact(policy: Policy, case: CaseFacts, stage: str | None, template: 
 # ---- the context ---------------------------------------------------------------------------------
 
 def sms_sign(policy: Policy) -> str:
-    """The SMS signature: the city's HRSS line, as the 12333 messages the seeds mention (002 附件2 §二.7)."""
-    return f"{policy.scope.city.removesuffix('市')}人社"
+    """The SMS signature, from the policy file (`sms_sign:`, e.g. 杭州人社)."""
+    return policy.sms_sign
 
 
 def platform(policy: Policy) -> dict[str, Any]:
-    return dict(ZHEJIANG_PLATFORM if policy.scope.province == "zhejiang" else WUXI_PLATFORM)
+    """The filing platform, from the policy file (`platform:`)."""
+    return {"name": policy.platform.name, "short": policy.platform.short, "url": policy.platform.url}
 
 
 def calendar_of(policy: Policy) -> WorkingDayCalendar:
@@ -423,10 +411,23 @@ def _issuer(policy: Policy, case: CaseFacts) -> str:
         if bureau and case.district:
             return str(bureau).format(district=case.district)
         return policy.authority
-    if policy.scope.province == "zhejiang":
-        return "杭州市人力资源和社会保障局"
+    if policy.certificate.issuer:
+        return policy.certificate.issuer
     city = next((o for o in policy.offices if o.role == Role.city), None)
     return city.name if city is not None else policy.authority
+
+
+def _amendment(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """An amendment's document and the cutoffs it moved (workflow/amendments.py writes them)."""
+    changes = []
+    for c in ctx.get("changes") or []:
+        old, new = c.get("old"), c.get("new")
+        changes.append({"label": c.get("label"), "name": c.get("name"),
+                        "old_cn": cn_date(dt.date.fromisoformat(old)) if old else None,
+                        "new_cn": cn_date(dt.date.fromisoformat(new)) if new else None,
+                        "new_short": cn_short_date(dt.date.fromisoformat(new)) if new else None})
+    return {"document": _text(ctx.get("document")) or "调整通知", "version": ctx.get("version"),
+            "changes": changes, "reinstated": bool(ctx.get("reinstated"))}
 
 
 def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[str, Any]:
@@ -450,6 +451,9 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
     # The deadline of the stage the case now waits in; after a return, the cutoff of the stage that
     # returned it, which is also the last day to resubmit (CONTRACT §3).
     waiting = source if template == "returned" else dest
+    if template == "amended":  # the stage whose deadline the amendment moved
+        waiting = (case.return_stage if case.state == "returned" else
+                   case.notice_stage if case.state == "objection" else case.state)
     deadline: dict[str, Any] | None = None
     cutoff = policy.cutoff_ending(waiting) if waiting and waiting in policy.stages else None
     if cutoff is not None and cutoff.date >= local_date(entry.created_at):
@@ -522,13 +526,14 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
         "reminder": reminder,
         "changed": changed,
         "expired_by": expired,
+        "amendment": _amendment(ctx) if template == "amended" else None,
         "contact": contact.as_dict(),
         "enquiry": enquiry.as_dict(),
         "fee": {"how": FEE_HOW, "source": "002_0ab6147c026b6031.txt 附件2 §二.7"},
         "mail_in": ({"office": mail_office.name, "address": mail_office.address, "line": Contact.of(mail_office).line,
                      "materials": list(MAIL_IN_ITEMS), "note": MAIL_IN_NOTE, "source": MAIL_IN_SOURCE}
                     if mail_office is not None else None),
-        "certificate": {"issuer": _issuer(policy, case), "how": CERTIFICATE_HOW[policy.scope.province]},
+        "certificate": {"issuer": _issuer(policy, case), "how": policy.certificate.how},
         "bar": {"from_year": event_year + 1, "to_year": event_year + policy.fraud_bar.years,
                 "years": policy.fraud_bar.years,
                 "source": f"{policy.fraud_bar.source.file} {policy.fraud_bar.source.section}"},

@@ -176,7 +176,7 @@ def prepare(row: Row[Any], case: CaseFacts | None) -> Prepared:
     if case is None:
         return Prepared(entry, None, None, f"notification {entry.id}: its case {row.case_id} does not exist")
     try:
-        context = build_context(get_policy(case.policy_id), case, entry)
+        context = build_context(get_policy(case.policy_id, case.policy_version), case, entry)
         rendered = render(entry.template, entry.channel, context)
     except (RenderError, KeyError, ValueError) as exc:
         return Prepared(entry, case, None, f"cannot render {entry.template}/{entry.channel}: {exc}")

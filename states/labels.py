@@ -58,6 +58,8 @@ ACTION_LABELS: dict[str, str] = {
     "revoke": "撤销",
     "notice_closed": "公示期满无异议",
     "expire": "逾期",
+    "amend": "政策调整",
+    "reinstate": "恢复申报",
 }
 
 ROLE_LABELS: dict[str, str] = {

@@ -179,12 +179,12 @@ def compile_policy(policy: Policy) -> PolicyMachine:
     return PolicyMachine(policy=policy, machine=machine, moves=tuple(moves), table=table)
 
 
-_MACHINES: dict[tuple[str, int], PolicyMachine] = {}
+_MACHINES: dict[tuple[str, int, str], PolicyMachine] = {}
 
 
 def machine_for(policy: Policy) -> PolicyMachine:
     """The one shared machine of a policy version (built once per process)."""
-    key = (policy.id, policy.version)
+    key = policy.cache_key
     if key not in _MACHINES:
         _MACHINES[key] = compile_policy(policy)
     return _MACHINES[key]

@@ -8,10 +8,10 @@ Loading validates every field; an error names the file and the field path.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -28,9 +28,10 @@ TITLE_LEVEL: dict[str, Level] = {"助理工程师": "assistant", "工程师": "i
 class PolicyError(ValueError):
     """A policy file that cannot be used. Names the file and the field."""
 
-    def __init__(self, file: str, field: str, message: str) -> None:
-        self.file, self.field, self.message = file, field, message
-        super().__init__(f"{file}: {field}: {message}")
+    def __init__(self, file: str, field: str, message: str, line: int | None = None) -> None:
+        self.file, self.field, self.message, self.line = file, field, message, line
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {field}: {message}")
 
 
 class Frozen(BaseModel):
@@ -193,14 +194,33 @@ class LevelRule(Frozen):
     source: Source
 
 
+class Platform(Frozen):
+    """Where applicants file and employers review: named in every message (CONTRACT §9)."""
+
+    name: str = Field(min_length=1)
+    short: str = Field(min_length=1)  # the name an SMS uses (省平台)
+    url: str | None = None
+    source: Source
+
+
+class Certificate(Frozen):
+    """Who publishes the title and how the certificate is obtained, as the notice words it."""
+
+    # Who publishes a title the city issues; None: the city office of `offices:`, else the authority.
+    issuer: str | None = None
+    how: str = Field(min_length=1)  # "登录省平台，在相应菜单栏下载电子证书"
+    source: Source
+
+
 class FraudBar(Frozen):
     years: int = Field(ge=1)
     source: Source
 
 
 class Policy(Frozen):
-    id: str
-    version: int = Field(ge=1)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    # Set by the registry when a file is imported (1 for a new id); a file may leave it out.
+    version: int = Field(default=1, ge=1)
     name: str
     authority: str
     document: str | None
@@ -218,10 +238,15 @@ class Policy(Frozen):
     levels: Mapping[Level, LevelRule]
     fraud_bar: FraudBar
     offices: tuple[Office, ...]
+    platform: Platform
+    sms_sign: str = Field(min_length=1, max_length=12)  # 【杭州人社】
+    certificate: Certificate
     calendar_overrides: Mapping[dt.date, bool] = Field(default_factory=dict)
-    # Filled in by the loader from the separate catalogue and committee files.
+    # Inline, or read by the loader from catalogues/<id>.yaml and `committee_table_file:` beside the file.
     catalogue: Catalogue
     committee_table: CommitteeTable | None = None
+    # An amendment that drops states maps each to the state its cases move to (CONTRACT §9).
+    state_map: Mapping[str, str] = Field(default_factory=dict)
     # Linping's assessment conditions (seed 002 附件1/附件2); None for recognition.
     assessment: Mapping[str, Any] | None = None
 
@@ -256,6 +281,14 @@ class Policy(Frozen):
     def next_stage(self, stage: str) -> str | None:
         i = self.stages.index(stage)
         return self.stages[i + 1] if i + 1 < len(self.stages) else None
+
+    @cached_property
+    def cache_key(self) -> tuple[str, int, str]:
+        """Names this policy's content: per-policy caches (machines, calendars) key on it, since two
+        databases may hold different texts under one id and version."""
+        import hashlib
+
+        return (self.id, self.version, hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16])
 
     @cached_property
     def notice_offices(self) -> dict[str, Role]:
@@ -311,21 +344,71 @@ def load_yaml_text(text: str) -> Any:
     return load_yaml_nodes(text)
 
 
+def _yaml_problem(name: str, text: str, exc: yaml.YAMLError) -> PolicyError:
+    mark = getattr(exc, "problem_mark", None)
+    where = "(file)"
+    line = None
+    if mark is not None:
+        lines = text.splitlines()
+        line = mark.line + 1
+        where = f"line {line}"
+        if mark.line < len(lines):
+            where += f" ({lines[mark.line].strip()})"
+    return PolicyError(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}", line=line)
+
+
+Path_ = tuple[int | str, ...]
+
+
+def line_map(node: yaml.Node | None, path: Path_ = (), into: dict[Path_, int] | None = None) -> dict[Path_, int]:
+    """The 1-based line of every field path in a YAML node tree (a mapping key's own line)."""
+    found: dict[Path_, int] = {} if into is None else into
+    if node is None:
+        return found
+    found.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                sub = (*path, str(key.value))
+                found.setdefault(sub, key.start_mark.line + 1)
+                line_map(value, sub, found)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            line_map(item, (*path, i), found)
+    return found
+
+
+def line_of(lines: Mapping[Path_, int], loc: Path_) -> int | None:
+    """The line of `loc`, or of its nearest parent that the file has."""
+    loc = tuple(loc)
+    while True:
+        if loc in lines:
+            return lines[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]
+
+
+def read_yaml(name: str, text: str) -> tuple[Any, dict[Path_, int]]:
+    """Parse a policy file safely: its data, and the line of every field path."""
+    lines: dict[Path_, int] = {}
+
+    def collect(node: yaml.Node | None) -> None:
+        line_map(node, (), lines)
+
+    try:
+        data = load_yaml_nodes(text, collect)
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(name, text, exc) from exc
+    return data, lines
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-        return load_yaml_text(text)
     except OSError as exc:
         raise PolicyError(path.name, "(file)", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = "(file)"
-        if mark is not None:
-            lines = text.splitlines()
-            where = f"line {mark.line + 1}"
-            if mark.line < len(lines):
-                where += f" ({lines[mark.line].strip()})"
-        raise PolicyError(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    return read_yaml(path.name, text)[0]
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -335,40 +418,73 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def load_policy(path: Path, directory: Path | None = None) -> Policy:
-    """Load one policy file, with its catalogue and committee table, and validate it."""
-    directory = directory or path.parent
-    raw = _read_yaml(path)
+def _invalid(name: str, exc: ValidationError, lines: Mapping[Path_, int] | None = None,
+             prefix: Path_ = ()) -> PolicyError:
+    err = exc.errors()[0]
+    loc = (*prefix, *err["loc"])
+    return PolicyError(name, _field_path(loc), err["msg"].removeprefix("Value error, "),
+                       line=line_of(lines, loc) if lines is not None else None)
+
+
+def parse_policy(text: str, name: str, directory: Path | None = None) -> Policy:
+    """Validate one policy file's text. The catalogue and the committee table are inline
+    (`catalogue:`, `committee_table:`) or, when `directory` is given, read from beside the file
+    (`catalogues/<id>.yaml`, `committee_table_file:`). Errors name the file, the field and its line."""
+    raw, lines = read_yaml(name, text)
     if not isinstance(raw, dict):
-        raise PolicyError(path.name, "(top level)", "must be a mapping of fields")
+        raise PolicyError(name, "(top level)", "must be a mapping of fields", line=1)
     data = dict(raw)
     pid = data.get("id")
     if not isinstance(pid, str):
-        raise PolicyError(path.name, "id", "missing or not text")
-    if path.stem != pid:
-        raise PolicyError(path.name, "id", f"{pid!r} does not match the file name")
-    cat_path = directory / "catalogues" / f"{pid}.yaml"
-    # An assessment round has no catalogue of qualifications (seed 002).
-    catalogue_raw = _read_yaml(cat_path) if cat_path.exists() else {"source": "none", "rows": []}
-    try:
-        data["catalogue"] = Catalogue.model_validate(catalogue_raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise PolicyError(cat_path.name, _field_path(err["loc"]), err["msg"]) from exc
+        raise PolicyError(name, "id", "missing or not text", line=line_of(lines, ("id",)))
+    if "catalogue" in data:
+        try:
+            data["catalogue"] = Catalogue.model_validate(data["catalogue"])
+        except ValidationError as exc:
+            raise _invalid(name, exc, lines, ("catalogue",)) from exc
+    elif directory is None and data.get("track") == "recognition":
+        raise PolicyError(name, "catalogue", "missing: a file read on its own gives its catalogue inline "
+                          "(`zcflow policy new` writes one)", line=1)
+    else:
+        cat_path = directory / "catalogues" / f"{pid}.yaml" if directory is not None else None
+        # An assessment round has no catalogue of qualifications (seed 002).
+        catalogue_raw = _read_yaml(cat_path) if cat_path is not None and cat_path.exists() else {
+            "source": "none", "rows": []}
+        try:
+            data["catalogue"] = Catalogue.model_validate(catalogue_raw)
+        except ValidationError as exc:
+            raise _invalid(cat_path.name if cat_path else name, exc) from exc
     table = data.pop("committee_table_file", None)
     if table is not None:
+        if directory is None:
+            raise PolicyError(name, "committee_table_file", "a file read on its own gives its committee table "
+                              "inline (`committee_table:`)", line=line_of(lines, ("committee_table_file",)))
         table_path = directory / str(table)
         try:
             data["committee_table"] = CommitteeTable.model_validate(_read_yaml(table_path))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise PolicyError(table_path.name, _field_path(err["loc"]), err["msg"]) from exc
+            raise _invalid(table_path.name, exc) from exc
+    elif data.get("committee_table") is not None:
+        try:
+            data["committee_table"] = CommitteeTable.model_validate(data["committee_table"])
+        except ValidationError as exc:
+            raise _invalid(name, exc, lines, ("committee_table",)) from exc
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        return_msg = err["msg"].removeprefix("Value error, ")
-        raise PolicyError(path.name, _field_path(err["loc"]), return_msg) from exc
+        raise _invalid(name, exc, lines) from exc
+
+
+def load_policy(path: Path, directory: Path | None = None) -> Policy:
+    """Load one bundled policy file, with its catalogue and committee table, and validate it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(path.name, "(file)", f"cannot read: {exc.strerror}") from exc
+    policy = parse_policy(text, path.name, directory or path.parent)
+    if path.stem != policy.id:
+        raise PolicyError(path.name, "id", f"{policy.id!r} does not match the file name")
+    return policy
 
 
 POLICY_IDS: tuple[str, ...] = (
@@ -389,19 +505,120 @@ def load_policies(directory: Path = POLICY_DIR) -> dict[str, Policy]:
     return ordered
 
 
-_CACHE: dict[str, Policy] | None = None
+class StoredPolicy(Protocol):
+    @property
+    def policy_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def checksum(self) -> str: ...
+
+
+class PolicySource(Protocol):
+    """Where imported versions come from (storage gives one over the database; states never imports it)."""
+
+    def stamp(self) -> Hashable:
+        """A value that changes whenever a version is added: read on every lookup of a latest version."""
+
+    def texts(self) -> Iterable[StoredPolicy]:
+        """Every stored version's text."""
+
+
+# Parsed once per process: a version's text never changes, so (id, version, checksum) names one policy.
+_PARSED: dict[tuple[str, int, str], Policy] = {}
+
+
+def parse_stored(policy_id: str, version: int, text: str, checksum: str) -> Policy:
+    key = (policy_id, version, checksum)
+    found = _PARSED.get(key)
+    if found is None:
+        parsed = parse_policy(text, f"{policy_id} v{version}")
+        found = _PARSED[key] = parsed.model_copy(update={"version": version})
+    return found
+
+
+class PolicyRegistry:
+    """The bundled policies plus the versions imported into the database (CONTRACT §9).
+
+    A lookup of a given version (what a case runs under) reads the database only when that version
+    is not known yet; a lookup of the latest version, or of the list, first compares the source's
+    stamp — one small read — so that every process sees another's import at once."""
+
+    def __init__(self, bundled: Mapping[str, Policy]) -> None:
+        self.bundled = dict(bundled)
+        self.source: PolicySource | None = None
+        self._stamp: Hashable = None
+        self._stored: dict[str, dict[int, Policy]] = {}
+
+    def use(self, source: PolicySource | None) -> None:
+        self.source = source
+        self._stamp = None
+        self._stored = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.source is None:
+            return
+        stamp = self.source.stamp()
+        if stamp == self._stamp:
+            return
+        stored: dict[str, dict[int, Policy]] = {}
+        for row in self.source.texts():
+            stored.setdefault(row.policy_id, {})[row.version] = parse_stored(
+                row.policy_id, row.version, row.text, row.checksum)
+        self._stored, self._stamp = stored, stamp
+
+    def versions(self, policy_id: str) -> dict[int, Policy]:
+        found: dict[int, Policy] = {}
+        if policy_id in self.bundled:
+            found[self.bundled[policy_id].version] = self.bundled[policy_id]
+        found.update(self._stored.get(policy_id, {}))
+        return dict(sorted(found.items()))
+
+    def known(self) -> dict[str, Policy]:
+        """The latest version of every policy: the bundled ones in the contract's order, then the others."""
+        self.refresh()
+        ids = list(self.bundled) + sorted(set(self._stored) - set(self.bundled))
+        return {pid: list(self.versions(pid).values())[-1] for pid in ids}
+
+    def get(self, policy_id: str, version: int | None = None) -> Policy:
+        if version is None:
+            self.refresh()
+        else:
+            found = self.versions(policy_id).get(version)
+            if found is not None:
+                return found
+            self.refresh()
+        versions = self.versions(policy_id)
+        if not versions:
+            known = list(self.bundled) + sorted(set(self._stored) - set(self.bundled))
+            raise KeyError(f"unknown policy {policy_id!r}; known: {', '.join(known)}")
+        if version is None:
+            return list(versions.values())[-1]
+        if version not in versions:
+            raise KeyError(f"policy {policy_id!r} has no version {version}; versions: "
+                           f"{', '.join(map(str, versions))}")
+        return versions[version]
+
+
+_REGISTRY: PolicyRegistry | None = None
+
+
+def registry() -> PolicyRegistry:
+    """The process's registry: the bundled policies, plus a database's versions once one is bound."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = PolicyRegistry(load_policies())
+    return _REGISTRY
 
 
 def policies() -> dict[str, Policy]:
-    """The shipped policies, loaded once per process (they are immutable)."""
-    global _CACHE
-    if _CACHE is None:
-        _CACHE = load_policies()
-    return _CACHE
+    """Every policy's latest version (bundled, plus imported into the bound database)."""
+    return registry().known()
 
 
-def get_policy(policy_id: str) -> Policy:
-    known = policies()
-    if policy_id not in known:
-        raise KeyError(f"unknown policy {policy_id!r}; known: {', '.join(known)}")
-    return known[policy_id]
+def get_policy(policy_id: str, version: int | None = None) -> Policy:
+    """A policy: the given version (what a case runs under), else the latest."""
+    return registry().get(policy_id, version)

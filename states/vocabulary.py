@@ -69,6 +69,11 @@ ACTIONS: tuple[str, ...] = (
     "notice_closed", "expire",
 )
 
+# Moves made by a policy amendment, never through `fire` (CONTRACT §9): `amend` moves a case onto the
+# new version (the same state, or the one `state_map:` names); `reinstate` brings a case expired by a
+# cutoff the amendment moved back to the stage it expired from. Their reason names the document.
+AMENDMENT_MOVES: tuple[str, ...] = ("amend", "reinstate")
+
 # Actions that must carry a reason (CONTRACT §3: returns, rejections, object, uphold, revoke).
 REASON_REQUIRED: frozenset[str] = frozenset({
     "employer_return", "employer_reject", "department_return", "department_reject",

@@ -272,3 +272,25 @@ class CalendarRevision(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     token: str = Field(max_length=64)
+
+
+class PolicyVersion(SQLModel, table=True):
+    """A policy file imported by an operator (CONTRACT §9): the full YAML text as imported, its
+    checksum, the version number it became, the document (文号) behind it, and who imported it,
+    when and why. Bundled policies are not stored here; an imported id continues their numbering.
+    Rows are never changed: an amendment is the next version."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "version", name="uq_policy_versions_id_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(max_length=64)
+    version: int
+    text: str = Field(sa_column=Column(String(), nullable=False))
+    checksum: str = Field(max_length=64)  # sha256 of the UTF-8 text
+    document: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    actor: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # "import" (no cases yet) | "amendment"
+    effective_at: dt.datetime | None = _aware(nullable=False)  # the import's --at
+    impact: dict[str, Any] = _json()  # the amendment's impact table (empty for a plain import)

@@ -102,6 +102,9 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
 def db(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
+    from workflow.policy_registry import unbind
+
+    unbind(engine)  # the policy registry reads the bound database (CONTRACT §9)
     engine.dispose()
 
 

@@ -22,12 +22,13 @@ from states.machine import machine_for
 from states.policy import get_policy
 from states.vocabulary import INACTIVE_STATES
 from storage import repo
+from storage.policy_store import policy_versions
 from storage.tables import AwareDateTime
 from workflow.clock import SHANGHAI
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES: tuple[Table, ...] = (repo.applicants, repo.cases, repo.history, repo.bars, repo.notifications,
-                             repo.scheduled_events)
+TABLES: tuple[Table, ...] = (policy_versions, repo.applicants, repo.cases, repo.history, repo.bars,
+                             repo.notifications, repo.scheduled_events)
 SEEDED_AT = dt.datetime(2025, 3, 20, 10, tzinfo=SHANGHAI)
 
 

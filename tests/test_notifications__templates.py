@@ -36,6 +36,10 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "deadline_reminder": {"cutoff": "employer", "cutoff_label": "单位审核截止", "cutoff_date": "2030-04-14",
                           "working_days": 3, "latest_approval_day": "2030-04-03"},
     "expired": {"action": "expire", "from": "employer_review", "to": "expired", "reason": "截止时间已过"},
+    # workflow/amendments.py: a 延期 notice moved the employer cutoff (CONTRACT §9)
+    "amended": {"action": "amend", "document": "杭经信职改〔2030〕3号", "version": 2,
+                "changes": [{"name": "employer", "label": "单位网上审核推荐截止", "old": "2030-04-14",
+                             "new": "2030-04-21"}]},
     "fee_due": {"action": "notice_closed", "from": "qualification_notice", "to": "fee_payment"},
     "mail_in_instructions": {"action": "notice_closed", "from": "result_notice", "to": "mail_in"},
     "certified": {"action": "issue_certificate", "from": "publication", "to": "certified"},
@@ -50,6 +54,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
 ONLY_ASSESSMENT = {"fee_due", "mail_in_instructions"}
 NEEDS_NOTICE = {"notice_opened", "notice_closed", "objection"}
 NEEDS_CUTOFF = {"deadline_reminder", "expired"}
+NEEDS_AMENDMENT = {"amended"}  # tests/test_rounds__amendments.py renders real ones
 
 # An empty field: a label with nothing after it, an empty bracket, a Python None, a Jinja leftover.
 EMPTY_FIELD = re.compile(r"None|null|undefined|\{\{|\}\}|\{%|：\s*[，。；、）]|（\s*）|，，|。。")
@@ -57,7 +62,7 @@ EMPTY_HTML = re.compile(r"<(td|th|p|li|h1)[^>]*>\s*</\1>")
 
 
 def expected_templates(policy: Policy) -> set[str]:
-    found = set(TEMPLATES) - {"deadline_changed"}  # only a calendar import writes it
+    found = set(TEMPLATES) - NEEDS_AMENDMENT - {"deadline_changed"}  # only a calendar import writes it
     if policy.track != "assessment":
         found -= ONLY_ASSESSMENT
     if "employer_notice" not in policy.notices:

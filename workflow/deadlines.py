@@ -130,12 +130,12 @@ def tick(db: Engine, now: dt.datetime) -> TickReport:
                                                          events.c.due_at == t_event))).all()
         for event in sorted(due, key=lambda e: (KIND_ORDER.get(e.kind, 9), e.id)):
             if event.kind == "cutoff":
-                n = apply_cutoff(db, event.id)
+                n = apply_cutoff(db, event.id, event.due_at)
                 if n is not None:
                     report.expired[f"{event.policy_id}:{event.name}"] = n
                     report.events_applied.append(f"{event.policy_id}:{event.name}")
             elif event.kind == "reminder":
-                n = apply_reminder(db, event.id)
+                n = apply_reminder(db, event.id, event.due_at)
                 if n is not None:
                     report.reminders += n
                     report.events_applied.append(f"{event.policy_id}:{event.name}")
@@ -218,7 +218,15 @@ def _lock_event(conn: Connection, event_id: int) -> Any:
     return conn.execute(stmt).first()
 
 
-def apply_cutoff(db: Engine, event_id: int) -> int | None:
+def _moved(event: Any, expected_due: dt.datetime | None) -> bool:
+    """The event's due time changed since the tick chose it (a policy amendment moved it)."""
+    if expected_due is None:
+        return False
+    due = _aware(event.due_at)
+    return due != _aware(expected_due)
+
+
+def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = None) -> int | None:
     """Expire every case the cutoff ends, in batches; None if another tick already applied it.
 
     Batches are claimed in id order after the last one (keyset), so each claim reads only its own
@@ -229,7 +237,9 @@ def apply_cutoff(db: Engine, event_id: int) -> int | None:
     while True:
         with db.begin() as conn:
             event = _lock_event(conn, event_id)
-            if event is None or event.done_at is not None:
+            # Re-read under the lock: an amendment that moved the cutoff (workflow/amendments.py) stops
+            # the sweep between two batches; no case expires under the old date after it commits.
+            if event is None or event.done_at is not None or _moved(event, expected_due):
                 return None if total == 0 else total
             policy, cutoff = _cutoff_of(event)
             reason = expire_reason(cutoff)
@@ -301,10 +311,10 @@ def _reminder_recipient(policy: Policy, cutoff: Cutoff, state: str) -> Role | No
     return cutoff.reminds[0] if cutoff.reminds else None
 
 
-def apply_reminder(db: Engine, event_id: int) -> int | None:
+def apply_reminder(db: Engine, event_id: int, expected_due: dt.datetime | None = None) -> int | None:
     with db.begin() as conn:
         event = _lock_event(conn, event_id)
-        if event is None or event.done_at is not None:
+        if event is None or event.done_at is not None or _moved(event, expected_due):
             return None
         policy, cutoff = _cutoff_of(event)
         last_approval = event.payload.get("latest_approval_day")

@@ -126,7 +126,7 @@ class _GuardEvent:
     model: CaseToken  # what a guard of the shared machine reads (it is built with send_event=True)
 
 
-_EDGES: dict[tuple[str, int], dict[tuple[str, str], tuple[_Edge, ...]]] = {}
+_EDGES: dict[tuple[str, int, str], dict[tuple[str, str], tuple[_Edge, ...]]] = {}
 
 
 def destination(pm: PolicyMachine, token: CaseToken, action: str) -> str:
@@ -136,7 +136,7 @@ def destination(pm: PolicyMachine, token: CaseToken, action: str) -> str:
     flattened, once per policy, into (state, action) -> edges with their guards, and a move looks
     up its edges and evaluates the guards in the machine's order — what `Event.trigger` does, without
     its ~20 µs of callback and logging machinery per move. Raises IllegalMove like `pm.apply`."""
-    key = (pm.policy.id, pm.policy.version)
+    key = pm.policy.cache_key
     edges = _EDGES.get(key)
     if edges is None:
         edges = {}
@@ -159,7 +159,7 @@ def _callable(func: Any) -> Callable[[Any], Any]:
     return func  # type: ignore[no-any-return]
 
 
-_CLOSES: dict[tuple[str, int, str, dt.date, int], dt.datetime] = {}
+_CLOSES: dict[tuple[tuple[str, int, str], object, dt.date, int], dt.datetime] = {}
 
 
 def notice_closes(policy: Policy, opened_at: dt.datetime, working_days: int) -> dt.datetime:
@@ -167,7 +167,7 @@ def notice_closes(policy: Policy, opened_at: dt.datetime, working_days: int) -> 
     opening day is never counted), so it is worked out once per policy, day, length and set of
     imported calendar years (their token): the working-day calendar costs ~25 µs a day looked at,
     more than the rest of a move together."""
-    key = (policy.id, policy.version, product_calendar().token, local_date(opened_at), working_days)
+    key = (policy.cache_key, product_calendar().token, local_date(opened_at), working_days)
     closes = _CLOSES.get(key)
     if closes is None:
         closes = _CLOSES[key] = notice_close(opened_at, working_days, calendar_for(policy))
@@ -211,7 +211,10 @@ class Workflow:
     """The engine over one database."""
 
     def __init__(self, db: Engine) -> None:
+        from workflow.policy_registry import bind
+
         self.db = db
+        bind(db)  # the policies imported into this database (CONTRACT §9)
 
     # ---- creating ------------------------------------------------------------------------
     def create_case(self, policy_id: str, filing: ApplicantFiling, now: dt.datetime,
@@ -341,7 +344,7 @@ class Workflow:
         columns to set, the history row and the outbox rows. Raises as `fire` does when the action
         is refused. Only `submit` reads the database (bars, active cases), through `conn`."""
         case_id = case.id
-        policy = get_policy(case.policy_id)
+        policy = get_policy(case.policy_id, case.policy_version)
         pm = machine_for(policy)
         token = token_of(case, now)
         if action == "submit" and case.state in (DRAFT, EXPIRED):
@@ -465,4 +468,4 @@ class Workflow:
 
     def allowed_actions(self, case_id: int) -> list[str]:
         case = self.case(case_id)
-        return machine_for(get_policy(case.policy_id)).actions_from(case.state)
+        return machine_for(get_policy(case.policy_id, case.policy_version)).actions_from(case.state)

@@ -43,6 +43,18 @@ DELAYS: dict[str, tuple[float, float]] = {
 SPECIALTY = {"lp-assessment-2022": "机电制造", "hz-recognition-2025h1": "机电制造"}
 
 
+def districts_in_scope(policy: Policy) -> list[str]:
+    """The districts a round written by an operator covers: its `only` list, or its city's districts
+    less the excluded ones (a city zcflow does not list: one made-up district)."""
+    from states.eligibility.scope import city_districts
+
+    scope = policy.scope.districts
+    if scope is not None and scope.only:
+        return list(scope.only)
+    known = city_districts(policy) or (f"{policy.scope.city}示范区",)
+    return [d for d in known if scope is None or scope.covers(d)] or list(known)
+
+
 @dataclass
 class Plan:
     key: str
@@ -62,6 +74,7 @@ class Planner:
         self.rng = rng
         self.cal = calendar_for(policy)
         self.start, self.end = self.bounds()
+        self.districts = DISTRICTS.get(policy.id) or districts_in_scope(policy)
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         w = self.p.window
@@ -74,7 +87,9 @@ class Planner:
             # A standing scheme: simulate one quarter from a fixed day of its validity.
             opens = max(opens, dt.datetime(2025, 3, 3, 8, tzinfo=SHANGHAI))
             end = opens + dt.timedelta(days=240)
-        return opens, min(end, dt.datetime(2026, 12, 1, tzinfo=SHANGHAI))
+        # Not past the last year the working-day calendar knows.
+        last_year = self.cal.known_years()[-1]
+        return opens, min(end, dt.datetime(last_year, 12, 1, tzinfo=SHANGHAI))
 
     def cutoff_instant(self, stage: str) -> dt.datetime | None:
         cutoff = self.p.cutoff_ending(stage)
@@ -107,7 +122,7 @@ class Planner:
         # Graduated early enough for every level the policy offers; ineligible ones graduated last year.
         years_ago = rng.randint(8, 15) if behaviour != "ineligible" else 0
         grad = dt.date(reference.year - years_ago, 7, 1)
-        district = rng.choice(DISTRICTS[self.p.id])
+        district = rng.choice(self.districts)
         data: dict[str, Any] = {
             "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else ""),
             "id_type": "resident_id", "id_number": first17 + check_digit(first17),

@@ -219,12 +219,15 @@ def _scratch(dbapi_conn: Any, _record: Any) -> None:
 
 
 def simulate(scenario: Scenario, database: str | None = None) -> SimulationResult:
+    from workflow.policy_registry import unbind
+
     """Run `scenario` on a fresh database: a temporary SQLite file unless `database` names one."""
     if database:
         db = open_database(database, create=True)
         try:
             return Simulation(scenario, db).run()
         finally:
+            unbind(db)
             db.dispose()
     with tempfile.TemporaryDirectory(prefix="zcflow-sim-") as tmp:
         db = open_database(f"sqlite:///{Path(tmp) / 'simulation.db'}", create=True)
@@ -234,4 +237,5 @@ def simulate(scenario: Scenario, database: str | None = None) -> SimulationResul
         try:
             return Simulation(scenario, db).run()
         finally:
+            unbind(db)
             db.dispose()

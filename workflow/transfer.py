@@ -37,6 +37,7 @@ from sqlalchemy.types import TypeDecorator
 from storage import repo
 from storage.calendar_years import calendar_years, new_token
 from storage.migrate import current
+from storage.policy_store import policy_versions
 from storage.tables import AwareDateTime
 from workflow import clock
 
@@ -44,8 +45,8 @@ FORMAT = 1
 HEADER = "zcflow_export"
 END = "zcflow_export_end"
 # Parents before children: the order rows are written in, and inserted in.
-TABLES: tuple[Table, ...] = (repo.applicants, repo.cases, repo.history, repo.bars, repo.notifications,
-                             repo.scheduled_events, calendar_years)
+TABLES: tuple[Table, ...] = (policy_versions, repo.applicants, repo.cases, repo.history, repo.bars,
+                             repo.notifications, repo.scheduled_events, calendar_years)
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 CHUNK = 1000  # rows per INSERT when importing
 

@@ -27,6 +27,8 @@ __all__ = ["COMMAND_MODULES", "UsageProblem", "app", "load_commands", "main"]
 # Each module adds its commands to `app` when imported.
 COMMAND_MODULES = (
     "policies",
+    "policy_files",
+    "policy_versions",
     "cases",
     "scheduling",
     "simulation",

@@ -117,5 +117,20 @@ def read_input(file: Path) -> str:
 def policy_or_fail(policy_id: str) -> Any:
     try:
         return get_policy(policy_id)
+    except KeyError:
+        pass
+    # Not bundled: perhaps imported into the database (CONTRACT §9), if there is one.
+    import os
+
+    from storage.db import database_url
+
+    url = database_url(None)
+    if os.environ.get("ZCFLOW_DATABASE_URL") or Path(url.removeprefix("sqlite:///")).exists():
+        from storage.db import make_engine
+        from workflow.policy_registry import bind
+
+        bind(make_engine(url))
+    try:
+        return get_policy(policy_id)
     except KeyError as exc:
         raise UsageProblem(f"policy: {exc.args[0]}") from None

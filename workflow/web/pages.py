@@ -261,7 +261,7 @@ def case_bulk(request: Request, user: PageUser, case_ids: Annotated[list[int] | 
 def _case_page(request: Request, user: WebUser, case_id: int, *, message: str | None = None,
                error: str | None = None, status: int = 200, form: dict[str, str] | None = None) -> Response:
     view = service.case_view(ctx_of(request), user, case_id)
-    policy = get_policy(view.case.policy_id)
+    policy = get_policy(view.case.policy_id, view.case.policy_version)
     return render(request, "case.html", {
         "nav": "cases", "v": view, "c": view.case, "policy": policy, "data": dict(view.case.data or {}),
         "eligibility": dict(view.case.eligibility or {}), "reason_required": REASON_REQUIRED,

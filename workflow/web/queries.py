@@ -185,7 +185,7 @@ def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
     if case.notice_closes_at is not None and case.state in (*NOTICE_STATES, OBJECTION):
         out.append(DueTime("notice", "公示期满（原定）" if case.state == OBJECTION else "公示期满",
                            case.notice_closes_at))
-    policy = get_policy(case.policy_id)
+    policy = get_policy(case.policy_id, case.policy_version)
     stage = stage_of(case)
     for cutoff in sorted(policy.cutoffs, key=lambda c: c.date):
         if stage in cutoff.ends and end_of_day(cutoff.date) > now:

@@ -83,7 +83,7 @@ def role_actions(role: Role) -> list[str]:
 
 def actions_for(user: WebUser, case: Any, now: dt.datetime) -> list[str]:
     """The actions `user` may take on `case` now: allowed from its state and granted to its role."""
-    pm = machine_for(get_policy(case.policy_id))
+    pm = machine_for(get_policy(case.policy_id, case.policy_version))
     token = token_of(case, now)
     return [a for a in pm.actions_from(case.state)
             if user.role in pm.roles_for(token, a, level=case.level)]
