@@ -239,3 +239,70 @@ def test_every_process_sees_an_import_and_export_gives_back_the_text(round_db: W
         unbind(other)
         other.dispose()
         bind(db)
+
+
+def test_an_amendment_racing_a_cutoff_sweep_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The employer cutoff sweep (end of 04-14) runs in batches in one thread while an amendment that
+    moves the cutoff to 04-21 (--reinstate) commits in another, starting while the sweep's first batch
+    is in flight. After the amendment commits no case expires under the old date, and no case is
+    both reinstated and expired: all end in employer review, their history never shows an `expire`
+    after the `amend`/`reinstate` row."""
+    import threading
+
+    from storage.db import make_engine
+    from tests.reliability import seed_submitted
+    from workflow import deadlines
+    from workflow.policy_registry import unbind
+
+    db = make_engine(pg_url)
+    try:
+        upgrade(db)
+        do_import(db, round_text(), at(2, 24))
+        n = 3000
+        seed_submitted(db, n, PID, prefix="RACE")
+        monkeypatch.setattr(deadlines, "BATCH", 250)
+        first_batch = threading.Event()
+        real = deadlines._expire_batch_pg
+
+        def batch(*args: Any, **kw: Any) -> Any:
+            found = real(*args, **kw)
+            if found[0]:  # an employer-cutoff batch is written, not yet committed
+                first_batch.set()
+            return found
+
+        monkeypatch.setattr(deadlines, "_expire_batch_pg", batch)
+        errors: list[BaseException] = []
+
+        def sweep() -> None:
+            try:
+                tick(db, end_of_day(dt.date(2025, 4, 14)) + dt.timedelta(seconds=1))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+                first_batch.set()
+
+        worker = threading.Thread(target=sweep)
+        worker.start()
+        assert first_batch.wait(120)
+        impact = do_import(db, round_text(employer="2025-04-21"), at(4, 15, 0) + dt.timedelta(seconds=2),
+                           document=DOC1, reinstate=True)
+        worker.join(120)
+        assert not worker.is_alive() and not errors, errors
+        h, c = repo.history, repo.cases
+        with db.connect() as conn:
+            final = dict(conn.execute(select(c.c.state, func.count()).group_by(c.c.state)).all())
+            rows = conn.execute(select(h.c.case_id, h.c.seq, h.c.action).where(
+                h.c.action.in_(["expire", "amend", "reinstate"])).order_by(h.c.case_id, h.c.seq)).all()
+            versions_ok = conn.execute(select(func.count()).select_from(c).where(
+                c.c.version != select(func.max(h.c.seq)).where(h.c.case_id == c.c.id).scalar_subquery())).scalar()
+        assert final == {"employer_review": n}
+        seen: dict[int, list[str]] = {}
+        for case_id, _seq, action in rows:
+            seen.setdefault(case_id, []).append(action)
+        for actions in seen.values():
+            assert actions in (["amend"], ["expire", "reinstate"]), actions
+        expired_first = sum(1 for a in seen.values() if a[0] == "expire")
+        assert expired_first >= 1 and sum(impact.reinstate.values()) == expired_first
+        assert versions_ok == 0
+    finally:
+        unbind(db)
+        db.dispose()

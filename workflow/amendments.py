@@ -32,6 +32,7 @@ from states.policy import Policy, parse_policy, registry
 from states.vocabulary import ENDED_STATES, EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
 from storage import policy_store, repo
 from storage.audit import record_audit
+from storage.calendar_years import sync_calendar
 from storage.tables import AwareDateTime
 from workflow.errors import InvalidInput, UnknownYear
 from workflow.notify import CHANNEL_FOR
@@ -64,6 +65,13 @@ class Impact:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
+
+
+def _round_dates(policy: Policy) -> list[dt.date]:
+    days = [c.date for c in policy.cutoffs]
+    if policy.window is not None:
+        days += [policy.window.opens] + ([policy.window.closes] if policy.window.closes else [])
+    return days
 
 
 def _effective_stage(state: str, return_stage: str | None, notice_stage: str | None) -> str:
@@ -107,16 +115,21 @@ def import_policy(db: Engine, text: str, name: str, *, actor_role: str, actor_id
     if old is not None and old.track != new.track:
         raise InvalidInput(f"track: {new.id} is a {old.track} policy; a change of track to {new.track} is refused",
                            field="track")
-    try:
-        from workflow.deadlines import round_events
+    from workflow.deadlines import round_events
+    from workflow.engine import calendar_for
 
-        schedule = round_events(new)
-    except UnknownYearError as exc:
-        raise UnknownYear(f"{name}: {exc}; import that year's calendar first (`zcflow calendar import FILE`)",
-                          year=exc.year) from exc
     with db.connect() as conn:
         trans = conn.begin()
         try:
+            sync_calendar(conn)  # the years imported into this database (CONTRACT §10)
+            try:
+                # Every date of the round on a year the calendar knows (CONTRACT §4: never a guess).
+                for day in _round_dates(new):
+                    calendar_for(new).is_working_day(day)
+                schedule = round_events(new)
+            except UnknownYearError as exc:
+                raise UnknownYear(f"{name}: {exc}; import that year's calendar first "
+                                  "(`zcflow calendar import FILE`)", year=exc.year) from exc
             impact = _apply(conn, old, new, text, schedule, actor_role=actor_role, actor_id=actor_id, at=at,
                             document=document, reason=reason, dry_run=dry_run, reinstate=reinstate)
             if dry_run:

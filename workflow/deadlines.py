@@ -70,7 +70,7 @@ def round_events(policy: Policy, cal: WorkingDayCalendar | None = None) -> list[
             days = reminder_days(cutoff.date, cal, (3, 1))
         except UnknownYearError:
             days = []
-        for offset, day in zip((3, 1), days, strict=True):
+        for offset, day in zip((3, 1), days, strict=False):  # none when the year is unknown
             rows.append({"policy_id": policy.id, "kind": "reminder", "name": f"{cutoff.name}-{offset}wd",
                          "due_at": at_hour(day), "payload": {"cutoff": cutoff.name, "working_days": offset}})
         if "employer_notice" in policy.notices and "employer_review" in cutoff.ends:

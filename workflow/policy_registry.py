@@ -110,6 +110,8 @@ def simulate_file(text: str, name: str, n: int, seed: int = 1) -> dict[str, Any]
         db = make_engine(f"sqlite:///{Path(tmp) / 'check.db'}")
         try:
             upgrade(db)
+            if previous is not None:  # the calendar years imported into the operator's database
+                _copy_calendar_years(previous, db)
             policy = parse_policy(text, name)
             with db.begin() as conn:
                 policy_store.insert_version(conn, policy_id=policy.id, version=_next_version(policy.id),
@@ -127,6 +129,29 @@ def simulate_file(text: str, name: str, n: int, seed: int = 1) -> dict[str, Any]
     states = Counter(c["state"] for c in result.cases.values())
     return {"cases": len(result.cases), "final_states": dict(sorted(states.items())),
             "failures": result.failures[:10], "ok": result.ok}
+
+
+def _copy_calendar_years(source: Engine, target: Engine) -> None:
+    from sqlalchemy import select
+
+    from storage.calendar_years import calendar_years
+    from workflow.calendar_import import import_calendar_year
+
+    with source.connect() as conn:
+        rows = conn.execute(select(calendar_years.c.year, calendar_years.c.content)).all()
+    for year, content in rows:
+        import_calendar_year(target, str(content), name=f"{year}.yaml", at=dt.datetime.now(dt.UTC),
+                             actor="check", override=True, reason="policy check --simulate")
+
+
+def sync_from(db: Engine | None) -> None:
+    """Install the calendar years imported into `db`, if there is a database."""
+    if db is None:
+        return
+    from storage.calendar_years import sync_calendar
+
+    with db.connect() as conn:
+        sync_calendar(conn)
 
 
 def _next_version(policy_id: str) -> int:

@@ -114,22 +114,35 @@ def read_input(file: Path) -> str:
         raise UsageProblem(f"FILE: cannot read {file}: {exc.strerror}") from None
 
 
+def existing_database(database: str | None = None) -> Any:
+    """An engine over the database the command would use, when it exists (None otherwise): for
+    commands that read it if there is one (imported policies, calendar years) but need none."""
+    import os
+
+    from storage.db import database_url, make_engine
+
+    url = database_url(database)
+    if database or os.environ.get("ZCFLOW_DATABASE_URL") or (
+            url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()):
+        from storage.migrate import upgrade
+
+        db = make_engine(url)
+        upgrade(db)
+        return db
+    return None
+
+
 def policy_or_fail(policy_id: str) -> Any:
     try:
         return get_policy(policy_id)
     except KeyError:
         pass
     # Not bundled: perhaps imported into the database (CONTRACT §9), if there is one.
-    import os
-
-    from storage.db import database_url
-
-    url = database_url(None)
-    if os.environ.get("ZCFLOW_DATABASE_URL") or Path(url.removeprefix("sqlite:///")).exists():
-        from storage.db import make_engine
+    db = existing_database()
+    if db is not None:
         from workflow.policy_registry import bind
 
-        bind(make_engine(url))
+        bind(db)
     try:
         return get_policy(policy_id)
     except KeyError as exc:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.base import JsonOpt, UsageProblem, emit_json, err, out, read_input
+from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, emit_json, err, existing_database, out, read_input
 from workflow.cli.policies import policy_app
 
 
@@ -30,7 +30,11 @@ def new_cmd(
     import re
 
     from workflow.policy_files import starting_file
-    from workflow.policy_registry import source_text
+    from workflow.policy_registry import bind, source_text
+
+    db = existing_database()  # a policy imported there may be the starting point
+    if db is not None:
+        bind(db)
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", new_id):
         raise UsageProblem(f"NEW_ID: {new_id!r} must be lower-case letters, digits and hyphens (2–63)")
@@ -48,11 +52,16 @@ def check_cmd(
     simulate: Annotated[int | None, typer.Option("--simulate", min=1, max=100_000,
                                                  help="Also run a generated round of N applicants.")] = None,
     as_json: JsonOpt = False,
+    database: DbOpt = None,
 ) -> None:
     """Errors exit 2 naming file, line and field; warnings are printed and exit 0."""
-    from workflow.policy_registry import check_file
+    from workflow.policy_registry import bind, check_file, sync_from
 
     text = read_input(file)
+    db = existing_database(database)  # its imported calendar years, if there is a database
+    if db is not None:
+        bind(db)
+        sync_from(db)
     report = check_file(text, file.name)
     result: dict[str, object] = report.as_dict()
     if report.ok and simulate is not None:
