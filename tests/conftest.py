@@ -116,3 +116,13 @@ def _product_calendar_without_imports() -> Iterator[None]:
 
     yield
     product_calendar().install([], "")
+
+
+@pytest.fixture(autouse=True)
+def _policy_registry_unbound() -> Iterator[None]:
+    """Each test ends with the policy registry holding the bundled policies only (a test whose
+    commands bound it to a database must not leave that database's policies to the next test)."""
+    yield
+    from workflow.policy_registry import unbind
+
+    unbind()
