@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,7 +25,8 @@ from workflow.yaml_stream import dump as dump_stream
 from workflow.yaml_stream import load as load_stream
 
 TEMPLATES = ("submitted", "returned", "rejected", "notice_opened", "notice_closed", "objection",
-             "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked")
+             "deadline_reminder", "expired", "fee_due", "mail_in_instructions", "certified", "revoked",
+             "amended", "deadline_changed")
 ERROR_NAMES = tuple(c for c in ERROR_CODES if c != "not_found")
 
 
@@ -128,9 +130,23 @@ class Applicant(BaseModel):
     policy: str | None = None
 
 
+class Amendment(Strict):
+    """A policy file imported at `at` (CONTRACT §9): an amendment of the scenario's round."""
+
+    at: dt.datetime
+    file: str = Field(min_length=1)
+    document: str | None = None
+    reason: str | None = None
+    reinstate: bool = False
+
+    _at = field_validator("at")(_aware)
+
+
 class Scenario(Strict):
     name: str
-    policy: str
+    policy: str = ""  # or `policy_file:`, whose id it becomes
+    policy_file: str | None = None
+    amendments: list[Amendment] = Field(default_factory=list)
     start: dt.datetime
     end: dt.datetime
     description: str | None = None
@@ -167,6 +183,11 @@ class Scenario(Strict):
 
     def policy_of(self, key: str) -> str:
         return self._by_key[key].policy or self.policy
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """The texts of `policy_file:` and each amendment's `file:`, read by parse_scenario."""
+        return {}
 
 
 # ---- loading ----------------------------------------------------------------------------------
@@ -233,7 +254,7 @@ def _too_deep(text: str) -> str | None:
     return None
 
 
-def parse_scenario(text: str) -> Scenario:
+def parse_scenario(text: str, base: Path | None = None) -> Scenario:
     """Parse and validate a scenario; raise ScenarioError listing every problem found.
 
     The YAML is read in one streaming pass (workflow/yaml_stream.py): no node tree and no line for
@@ -259,15 +280,65 @@ def parse_scenario(text: str) -> Scenario:
         found = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
         raise ScenarioError(duplicates + _located(text, found)) from exc
     del raw
-    problems = duplicates + _located(text, _semantic_problems(scenario))
+    files = _policy_files(scenario, base)
+    if files.problems:
+        raise ScenarioError(duplicates + _located(text, files.problems))
+    if files.policy_id is not None:
+        scenario = scenario.model_copy(update={"policy": files.policy_id})
+    scenario.files.update(files.texts)
+    problems = duplicates + _located(text, _semantic_problems(scenario, files.policy_id))
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
-def _semantic_problems(s: Scenario) -> list[tuple[FieldPath, str]]:
-    known = policies()
+class _Files:
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.policy_id: str | None = None
+        self.problems: list[tuple[FieldPath, str]] = []
+
+
+def _policy_files(s: Scenario, base: Path | None) -> _Files:
+    """Read `policy_file:` and the amendments' files, relative to the scenario file (CONTRACT §9)."""
+    from states.policy import PolicyError, parse_policy
+
+    found = _Files()
+    wanted: list[tuple[FieldPath, str]] = []
+    if s.policy_file is not None:
+        if s.policy:
+            found.problems.append((("policy_file",), "give `policy:` or `policy_file:`, not both"))
+        wanted.append((("policy_file",), s.policy_file))
+    elif not s.policy:
+        found.problems.append((("policy",), "give `policy:` (an id) or `policy_file:` (a file)"))
+    wanted += [(("amendments", i, "file"), a.file) for i, a in enumerate(s.amendments)]
+    for path, name in wanted:
+        if base is None:
+            found.problems.append((path, f"{name}: a scenario given as text cannot read files"))
+            continue
+        try:
+            text = (base / name).read_text(encoding="utf-8")
+            policy = parse_policy(text, name)
+        except OSError as exc:
+            found.problems.append((path, f"cannot read {name}: {exc.strerror}"))
+            continue
+        except PolicyError as exc:
+            found.problems.append((path, str(exc)))
+            continue
+        found.texts[name] = text
+        if path == ("policy_file",):
+            found.policy_id = policy.id
+        elif (found.policy_id or s.policy) and policy.id != (found.policy_id or s.policy):
+            found.problems.append((path, f"{name} is policy {policy.id!r}, not the scenario's"))
+    return found
+
+
+def _semantic_problems(s: Scenario, own: str | None = None) -> list[tuple[FieldPath, str]]:
+    known = set(policies()) | ({own} if own else set())
     problems: list[tuple[FieldPath, str]] = []
+    for i, amendment in enumerate(s.amendments):
+        if not (s.start <= amendment.at <= s.end):
+            problems.append((("amendments", i, "at"), f"{amendment.at.isoformat()} is outside start..end"))
     if s.policy not in known:
         problems.append((("policy",), f"unknown policy {s.policy!r}; known: {', '.join(known)}"))
     if s.end <= s.start:

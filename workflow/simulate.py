@@ -26,7 +26,7 @@ from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, next_due, tick
 from workflow.engine import Actor, Workflow
 from workflow.errors import WorkflowError
-from workflow.scenario import Expectation, Scenario, Step
+from workflow.scenario import Amendment, Expectation, Scenario, Step
 
 
 @dataclass
@@ -81,6 +81,8 @@ class Simulation:
     def run(self) -> SimulationResult:
         s = self.s
         upgrade(self.db)
+        if s.policy_file is not None:  # the round's own file, imported as version 1 (CONTRACT §9)
+            self.import_file(s.policy_file, s.start, None, None, False)
         used = sorted({s.policy_of(a.key) for a in s.applicants} | {s.policy})
         ensure_schedule(self.db, used)
         tick(self.db, s.start)  # anything already due at the start (e.g. a round begun earlier)
@@ -91,12 +93,16 @@ class Simulation:
             self.ids[key], self.keys[case_id] = case_id, key
         s.forget_filings()  # validated and stored: a round's worth of them need not stay in memory
         # Steps before expectations at one instant: an expectation sees the step applied.
-        agenda: list[tuple[dt.datetime, int, int, Step | Expectation]] = []
+        agenda: list[tuple[dt.datetime, int, int, Step | Expectation | Amendment]] = []
+        # amendments before steps at one instant
+        agenda += [(a.at, 0, i - len(s.amendments), a) for i, a in enumerate(s.amendments)]
         agenda += [(st.at, 0, i, st) for i, st in enumerate(s.steps)]
         agenda += [(e.at, 1, i, e) for i, e in enumerate(s.expect) if e.at is not None]
         for at, _kind, index, item in sorted(agenda, key=lambda x: (x[0], x[1], x[2])):
             self.advance(at)
-            if isinstance(item, Step):
+            if isinstance(item, Amendment):
+                self.import_file(item.file, item.at, item.document, item.reason, item.reinstate)
+            elif isinstance(item, Step):
                 self.apply_step(index, item)
             else:
                 self.check(index, item, at)
@@ -114,6 +120,18 @@ class Simulation:
         if report.failed or report.errors:
             self.failures.append(f"delivery: {report.failed} failed, errors: {list(report.errors)[:3]}")
         return self.result()
+
+    def import_file(self, name: str, at: dt.datetime, document: str | None, reason: str | None,
+                    reinstate: bool) -> None:
+        """`policy_file:` or an amendment: imported as the city would (`zcflow policy import`)."""
+        from workflow.amendments import import_policy
+
+        try:
+            import_policy(self.db, self.s.files[name], name, actor_role="city", actor_id="scenario", at=at,
+                          document=document, reason=reason, reinstate=reinstate, expect_id=self.s.policy)
+        except WorkflowError as exc:
+            self.failures.append(f"policy import {name} at {_iso(at)} refused: [{exc.code}] {exc.message}")
+        self.due = next_due(self.db)
 
     def apply_step(self, index: int, step: Step) -> None:
         case_id = self.ids[step.case]

@@ -47,7 +47,7 @@ def simulate_cmd(
         text = read_input(file)
         source = str(file)
     try:
-        scenario = parse_scenario(text)
+        scenario = parse_scenario(text, file.parent if file is not None and str(file) != "-" else None)
     except ScenarioError as exc:
         for problem in exc.problems:
             err.print(f"{source}: {problem}")
