@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from storage.db import make_engine
@@ -88,15 +89,22 @@ def test_a_missing_file_or_directory_is_refused_not_created(tmp_path: Path, monk
     assert zcflow(monkeypatch, capsys, "cases", "--database", f"sqlite:///{nested}")[0] == 0
 
 
-def test_the_api_answers_503_json_with_retry_after() -> None:
-    client = TestClient(create_app(make_engine(DOWN_URL), secret="x"))
+def serving_then_down(db: Engine, down: Engine) -> TestClient:
+    """An app started over a working database that then becomes unusable."""
+    app = create_app(db, secret="x")
+    app.state.web.db = down
+    return TestClient(app)
+
+
+def test_the_api_answers_503_json_with_retry_after(db: Engine) -> None:
+    client = serving_then_down(db, make_engine(DOWN_URL))
     r = client.post("/api/token", json={"username": "admin", "password": "correct horse 42"})
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert r.json()["error"] == "database_unavailable" and "s3cretpw" not in r.text
 
 
-def test_pages_show_a_chinese_error_page(tmp_path: Path) -> None:
-    client = TestClient(create_app(make_engine(f"sqlite:///{corrupt(tmp_path)}"), secret="x"))
+def test_pages_show_a_chinese_error_page(db: Engine, tmp_path: Path) -> None:
+    client = serving_then_down(db, make_engine(f"sqlite:///{corrupt(tmp_path)}"))
     r = client.post("/login", data={"username": "admin", "password": "correct horse 42",
                                     "csrf_token": csrf_of(client, "/login")})
     assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
