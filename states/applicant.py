@@ -83,7 +83,8 @@ class ApplicantFiling(Input):
     id_type: IdType = "resident_id"
     id_number: str = Field(min_length=1, max_length=64)
     district: str = Field(min_length=1, max_length=64)
-    employer: str = Field(min_length=1, max_length=200)
+    # Needed for a case, never for the eligibility check itself (CONTRACT §5).
+    employer: str | None = Field(default=None, min_length=1, max_length=200)
     specialty: str = Field(min_length=1, max_length=100)
     civil_servant: bool = False
     education: list[Education] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from states.text import clip
 from states.vocabulary import NOTICE_OFFICE, STAGE_KINDS, STAGES, Role
 
 POLICY_DIR = Path(__file__).parent / "policies"
@@ -119,6 +120,9 @@ class CatalogueRow(Frozen):
     abbreviation: str | None
     issuer_zh: str | None
     issuer_en: str | None
+    # Other names the issuer is matched under, e.g. the form a notice printed when the row carries
+    # the body's real name (the seeds' README: restore the real names).
+    issuer_aliases: tuple[str, ...] = ()
     country: str | None
     title: Literal["工程师", "助理工程师", "高级工程师"]
     series: str
@@ -496,9 +500,14 @@ POLICY_IDS: tuple[str, ...] = (
 )
 
 
+# Files beside the policies that are a city's data, not policies: Hangzhou's committees and districts
+# (seed 003 附件2), Wuxi's districts and county-level cities (seed 004 第二条).
+CITY_DATA_FILES = frozenset({"hangzhou-committees", "wuxi-districts"})
+
+
 def load_policies(directory: Path = POLICY_DIR) -> dict[str, Policy]:
     """Every policy in `directory`, keyed by id, in the contract's order."""
-    found = {p.stem: p for p in sorted(directory.glob("*.yaml")) if p.stem != "hangzhou-committees"}
+    found = {p.stem: p for p in sorted(directory.glob("*.yaml")) if p.stem not in CITY_DATA_FILES}
     policies = {pid: load_policy(path, directory) for pid, path in found.items()}
     ordered = {pid: policies[pid] for pid in POLICY_IDS if pid in policies}
     ordered.update({pid: p for pid, p in policies.items() if pid not in ordered})
@@ -594,7 +603,7 @@ class PolicyRegistry:
         versions = self.versions(policy_id)
         if not versions:
             known = list(self.bundled) + sorted(set(self._stored) - set(self.bundled))
-            raise KeyError(f"unknown policy {policy_id!r}; known: {', '.join(known)}")
+            raise KeyError(f"unknown policy {clip(policy_id)}; known: {', '.join(known)}")
         if version is None:
             return list(versions.values())[-1]
         if version not in versions:

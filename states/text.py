@@ -27,3 +27,20 @@ def refuse_control(value: str, allowed: str = "") -> str:
     if found is not None:
         raise ValueError(f"must not contain control characters ({found})")
     return value
+
+
+CLIP = 40  # characters of an echoed value kept in a message
+
+
+def clip(value: object, limit: int = CLIP) -> str:
+    """A value as an error message echoes it: its repr when short, else the repr of its first
+    `limit` characters and its length — a 5 MB name gives a line, not 5 MB on stderr."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= 2 * limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def clip_message(message: str, limit: int = 2000) -> str:
+    """A whole message cut to `limit` characters (a last guard where a value was not clipped)."""
+    return message if len(message) <= limit else f"{message[:limit]}… ({len(message)} characters in all)"

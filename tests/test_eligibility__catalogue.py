@@ -185,3 +185,16 @@ def test_linping_has_no_catalogue_and_ignores_a_certificate() -> None:
         "appraisals": {"2019": "称职", "2020": "称职", "2021": "称职"}, "statement": "本人述职"})
     result = evaluate(policy, filing)
     assert result.eligible and result.catalogue_no is None
+
+
+@pytest.mark.parametrize(("policy_id", "entry"), [("hz-recognition-2022", 45), ("yh-recognition-2024", 10)])
+@pytest.mark.parametrize("issuer", ["Professional Engineers Ontario", "Professional engineer Ontario"])
+def test_seed003_row45_issuer_by_its_real_name_and_as_printed(policy_id: str, entry: int, issuer: str) -> None:
+    """Seed 003 附件1 row 45 (and seed 000 附件2 row 10) print "Professional engineer Ontario"; the body
+    is "Professional Engineers Ontario" (the seeds' README: restore the real names). The row carries
+    the real name, and the printed form still matches as an alias."""
+    row = next(r for r in get_policy(policy_id).catalogue.rows if r.no == entry)
+    assert row.issuer_en == "Professional Engineers Ontario"
+    result = check(policy_id, {"name": "注册工程师", "issuer": issuer})
+    assert result.eligible, result.reasons
+    assert result.catalogue_no == entry

@@ -74,3 +74,18 @@ def test_the_row_level_cannot_be_changed() -> None:
     higher = check(requested_level="intermediate", certificate={"entry": 23})
     assert [r.code for r in higher.reasons] == ["level_not_available"]
     assert check(requested_level="intermediate").eligible
+
+
+@pytest.mark.parametrize("district", ["梁溪区", "锡山区", "惠山区", "滨湖区", "新吴区", "江阴市", "宜兴市",
+                                      "无锡市梁溪区", "无锡高新区"])
+def test_seed004_s2_work_in_wuxi_districts_and_county_level_cities(district: str) -> None:
+    """Seed 004 第二条: 在无锡从事相应专业技术工作的人员 — Wuxi's five districts and two county-level cities."""
+    assert check(district=district).eligible
+
+
+@pytest.mark.parametrize("district", ["杭州市上城区", "上城区", "苏州市姑苏区", "无锡县"])
+def test_seed004_s2_work_outside_wuxi_is_out_of_scope(district: str) -> None:
+    result = check(district=district)
+    assert not result.eligible
+    assert [r.code for r in result.reasons] == ["out_of_scope"]
+    assert "无锡市" in result.reasons[0].message

@@ -28,6 +28,7 @@ from states.calendar import (
 from states.eligibility import BarInfo, EligibilityResult, evaluate
 from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
 from states.policy import Policy, get_policy
+from states.text import clip
 from states.vocabulary import (
     ACTIONS,
     DRAFT,
@@ -77,7 +78,7 @@ class Actor:
         try:
             return cls(Role(role), actor_id)
         except ValueError as exc:
-            raise InvalidInput(f"actor: unknown role {role!r}; roles: {', '.join(r.value for r in Role)}",
+            raise InvalidInput(f"actor: unknown role {clip(role)}; roles: {', '.join(r.value for r in Role)}",
                                field="actor") from exc
 
 
@@ -233,6 +234,10 @@ class Workflow:
                 chosen.append(get_policy(policy_id))
             except KeyError as exc:
                 raise InvalidInput(str(exc.args[0]), field="policy") from exc
+        for _policy_id, filing in new:
+            if not filing.employer:
+                raise InvalidInput("employer: needed for a case (the eligibility check alone does without it; "
+                                   "CONTRACT §5)", field="employer")
         if not new:
             return []
         with self.db.begin() as conn:
@@ -256,7 +261,7 @@ class Workflow:
              reason: str | None = None) -> Transition:
         require_aware(now, "now")
         if action not in ACTIONS:
-            raise InvalidInput(f"action: unknown action {action!r}; actions: {', '.join(ACTIONS)}",
+            raise InvalidInput(f"action: unknown action {clip(action)}; actions: {', '.join(ACTIONS)}",
                                field="action")
         reason = reason.strip() if reason else None
         if action in REASON_REQUIRED and not reason:
@@ -301,13 +306,13 @@ class Workflow:
             raise InvalidInput(f"at: {now.isoformat()} is before case {case_id}'s last recorded event "
                                f"({case.updated_at.isoformat()}); a history never runs backwards",
                                field="at", case=case_id)
-        policy = get_policy(case.policy_id)
+        policy = get_policy(case.policy_id, case.policy_version)
         due = due_moves(policy, case, now)
         if due:
             # CONTRACT §3: what time has done to this case by `now` happens first, at its own instants.
             case = self._apply_due(conn, case, due)
         try:
-            move = self.plan(conn, case, action, actor, now, reason)
+            move = self.plan(conn, case, action, actor, now, reason, policy)
         except WorkflowError as exc:
             if due:
                 return exc
@@ -339,12 +344,12 @@ class Workflow:
         return case
 
     def plan(self, conn: Connection | None, case: Any, action: str, actor: Actor, now: dt.datetime,
-             reason: str | None) -> PlannedMove:
+             reason: str | None, policy: Policy | None = None) -> PlannedMove:
         """Decide `action` on the loaded `case` without writing anything: the rules, the machine, the
         columns to set, the history row and the outbox rows. Raises as `fire` does when the action
         is refused. Only `submit` reads the database (bars, active cases), through `conn`."""
         case_id = case.id
-        policy = get_policy(case.policy_id, case.policy_version)
+        policy = policy or get_policy(case.policy_id, case.policy_version)
         pm = machine_for(policy)
         token = token_of(case, now)
         if action == "submit" and case.state in (DRAFT, EXPIRED):
@@ -466,6 +471,10 @@ class Workflow:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
         return found
 
-    def allowed_actions(self, case_id: int) -> list[str]:
+    def allowed_by_role(self, case_id: int, now: dt.datetime) -> dict[str, list[str]]:
+        """What each role may do on the case now (roles that may do nothing, and the scheduler's own
+        moves, left out)."""
         case = self.case(case_id)
-        return machine_for(get_policy(case.policy_id, case.policy_version)).actions_from(case.state)
+        pm = machine_for(get_policy(case.policy_id, case.policy_version))
+        found = {role.value: allowed_for(pm, case, role, now) for role in Role if role is not Role.system}
+        return {role: actions for role, actions in found.items() if actions}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from states.applicant import ApplicantFiling
 from states.policy import policies
+from states.text import clip
 from states.vocabulary import ACTIONS, ALL_STATES, Role
 from workflow.errors import ERROR_CODES
 from workflow.yaml_stream import TooLarge, lines_for
@@ -71,21 +72,21 @@ class Step(Strict):
     @classmethod
     def _known_action(cls, v: str) -> str:
         if v not in ACTIONS:
-            raise ValueError(f"unknown action {v!r}")
+            raise ValueError(f"unknown action {clip(v)}")
         return v
 
     @field_validator("actor")
     @classmethod
     def _known_actor(cls, v: str) -> str:
         if v not in _ROLES:
-            raise ValueError(f"unknown actor {v!r}; actors: {', '.join(r.value for r in Role)}")
+            raise ValueError(f"unknown actor {clip(v)}; actors: {', '.join(r.value for r in Role)}")
         return v
 
     @field_validator("expect_error")
     @classmethod
     def _known_error(cls, v: str | None) -> str | None:
         if v is not None and v not in ERROR_NAMES:
-            raise ValueError(f"unknown error code {v!r}; codes: {', '.join(ERROR_NAMES)}")
+            raise ValueError(f"unknown error code {clip(v)}; codes: {', '.join(ERROR_NAMES)}")
         return v
 
 
@@ -105,14 +106,14 @@ class Expectation(Strict):
     @classmethod
     def _known_state(cls, v: str | None) -> str | None:
         if v is not None and v not in ALL_STATES:
-            raise ValueError(f"unknown state {v!r}")
+            raise ValueError(f"unknown state {clip(v)}")
         return v
 
     @field_validator("notified", "not_notified")
     @classmethod
     def _known_template(cls, v: str | None) -> str | None:
         if v is not None and v not in TEMPLATES:
-            raise ValueError(f"unknown template {v!r}; templates: {', '.join(TEMPLATES)}")
+            raise ValueError(f"unknown template {clip(v)}; templates: {', '.join(TEMPLATES)}")
         return v
 
     @model_validator(mode="after")
@@ -340,30 +341,31 @@ def _semantic_problems(s: Scenario, own: str | None = None) -> list[tuple[FieldP
         if not (s.start <= amendment.at <= s.end):
             problems.append((("amendments", i, "at"), f"{amendment.at.isoformat()} is outside start..end"))
     if s.policy not in known:
-        problems.append((("policy",), f"unknown policy {s.policy!r}; known: {', '.join(known)}"))
+        problems.append((("policy",), f"unknown policy {clip(s.policy)}; known: {', '.join(known)}"))
     if s.end <= s.start:
         problems.append((("end",), f"end {s.end.isoformat()} is not after start"))
     keys: dict[str, int] = {}
     for i, a in enumerate(s.applicants):
         if a.key in keys:
-            problems.append((("applicants", i, "key"), f"duplicate key {a.key!r} (also applicants[{keys[a.key]}])"))
+            problems.append((("applicants", i, "key"), f"duplicate key {clip(a.key)} (also applicants[{keys[a.key]}])"))
         keys[a.key] = i
         if a.policy is not None and a.policy not in known:
-            problems.append((("applicants", i, "policy"), f"unknown policy {a.policy!r}"))
+            problems.append((("applicants", i, "policy"), f"unknown policy {clip(a.policy)}"))
         try:
-            s.filing(a.key)
+            if not s.filing(a.key).employer:
+                problems.append((("applicants", i, "employer"), "needed for a case (CONTRACT §5)"))
         except ValidationError as exc:
             for e in exc.errors():
                 problems.append((("applicants", i, *e["loc"]), e["msg"].removeprefix("Value error, ")))
     # Steps may come in any order (CONTRACT §6): each applies at its own `at`, ties in file order.
     for i, step in enumerate(s.steps):
         if step.case not in keys:
-            problems.append((("steps", i, "case"), f"unknown case key {step.case!r}"))
+            problems.append((("steps", i, "case"), f"unknown case key {clip(step.case)}"))
         if not (s.start <= step.at <= s.end):
             problems.append((("steps", i, "at"), f"{step.at.isoformat()} is outside start..end"))
     for i, expectation in enumerate(s.expect):
         if expectation.case not in keys:
-            problems.append((("expect", i, "case"), f"unknown case key {expectation.case!r}"))
+            problems.append((("expect", i, "case"), f"unknown case key {clip(expectation.case)}"))
         if expectation.at is not None and not (s.start <= expectation.at <= s.end):
             problems.append((("expect", i, "at"), f"{expectation.at.isoformat()} is outside start..end"))
     return problems

@@ -32,7 +32,10 @@ def name_keys(row: CatalogueRow) -> frozenset[str]:
 
 @lru_cache(maxsize=1024)
 def issuer_keys(row: CatalogueRow) -> frozenset[str]:
-    return frozenset(variants(row.issuer_zh) | variants(row.issuer_en))
+    found = variants(row.issuer_zh) | variants(row.issuer_en)
+    for alias in row.issuer_aliases:
+        found |= variants(alias)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from states.applicant import ApplicantFiling
+from states.text import clip
 
 INPUT = "(input)"
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -40,13 +41,13 @@ def _message(err: ErrorDetails) -> str:
         return "required field is missing"
     if kind in _DATE_ERRORS:
         if isinstance(given, str) and _ISO_DAY.match(given):
-            return f"not a real date {given!r}"
-        return f"not a date in YYYY-MM-DD form: {given!r}"
+            return f"not a real date {clip(given)}"
+        return f"not a date in YYYY-MM-DD form: {clip(given)}"
     if kind == "literal_error":
-        return f"unknown value {given!r}; expected one of {err.get('ctx', {}).get('expected', '')}"
+        return f"unknown value {clip(given)}; expected one of {err.get('ctx', {}).get('expected', '')}"
     if kind == "value_error":
         return err["msg"].removeprefix("Value error, ")
-    return f"{err['msg']} (got {given!r})"
+    return f"{err['msg']} (got {clip(given)})"
 
 
 def _from_validation(exc: ValidationError) -> FilingError:

@@ -7,16 +7,18 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import yaml
+from pydantic import Field
 
 from states.applicant import ApplicantFiling
 from states.eligibility import reasons
 from states.eligibility.result import BarInfo, Reason
 from states.eligibility.text import key
-from states.policy import POLICY_DIR, CommitteeTable, DistrictSet, Policy
+from states.policy import POLICY_DIR, CommitteeTable, DistrictSet, Frozen, Policy
 
 # The city whose districts a policy's scope is checked against when the policy carries no committee
-# table of its own (seed 003 附件2 lists Hangzhou's districts; zcflow keeps them in this file).
-CITY_DISTRICT_FILES: dict[str, str] = {"杭州市": "hangzhou-committees.yaml"}
+# table of its own (seed 003 附件2 lists Hangzhou's districts; seed 004 第二条 limits Wuxi's scheme to
+# those working in Wuxi, whose districts and county-level cities wuxi-districts.yaml lists).
+CITY_DISTRICT_FILES: dict[str, str] = {"杭州市": "hangzhou-committees.yaml", "无锡市": "wuxi-districts.yaml"}
 
 # Other names for a Hangzhou district. Seed 003 附件2 names "杭州市滨江区建设工程技术人员工程师资格评审
 # 委员会" for 高新区（滨江）, and 001 §一 writes 高新区（滨江）: one district under both names.
@@ -28,18 +30,34 @@ DISTRICT_ALIASES: dict[str, str] = {
 }
 
 
+class CityDistricts(Frozen):
+    """A city's districts and county-level cities, with other names of some of them."""
+
+    source: str
+    districts: tuple[str, ...]
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+
 @lru_cache(maxsize=4)
-def _table_file(name: str) -> CommitteeTable:
+def _district_file(name: str) -> CityDistricts:
     raw = yaml.safe_load((POLICY_DIR / name).read_text(encoding="utf-8"))
-    return CommitteeTable.model_validate(raw)
+    if "committees" in raw:  # a committee table (Hangzhou): its districts
+        table = CommitteeTable.model_validate(raw)
+        return CityDistricts(source=table.source, districts=table.districts)
+    return CityDistricts.model_validate(raw)
 
 
 def city_districts(policy: Policy) -> tuple[str, ...] | None:
-    """The districts of the policy's city, or None when zcflow does not list them (Wuxi: any)."""
+    """The districts of the policy's city, or None when zcflow does not list them."""
     if policy.committee_table is not None:
         return policy.committee_table.districts
     file = CITY_DISTRICT_FILES.get(policy.scope.city)
-    return _table_file(file).districts if file else None
+    return _district_file(file).districts if file else None
+
+
+def _aliases(policy: Policy) -> dict[str, str]:
+    file = CITY_DISTRICT_FILES.get(policy.scope.city)
+    return {**DISTRICT_ALIASES, **(_district_file(file).aliases if file else {})}
 
 
 def canonical_district(policy: Policy, typed: str) -> str | None:
@@ -50,7 +68,7 @@ def canonical_district(policy: Policy, typed: str) -> str | None:
     if known is None:
         return name
     by_key = {key(d): d for d in known}
-    by_key.update({key(alias): d for alias, d in DISTRICT_ALIASES.items() if d in known})
+    by_key.update({key(alias): d for alias, d in _aliases(policy).items() if d in known})
     return by_key.get(key(name))
 
 

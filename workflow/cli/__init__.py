@@ -19,6 +19,7 @@ import importlib
 import typer
 from pydantic import ValidationError
 
+from states.text import clip_message
 from workflow.cli.base import UsageProblem, app, err, pydantic_message
 from workflow.errors import WorkflowError
 
@@ -57,13 +58,13 @@ def main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except WorkflowError as exc:
-        err.print(f"error [{exc.code}]: {exc.message}")
+        err.print(f"error [{exc.code}]: {clip_message(exc.message)}")
         raise SystemExit(2) from None
     except ValidationError as exc:  # before ValueError, which it is
-        err.print(f"error: {pydantic_message(exc)}")
+        err.print(f"error: {clip_message(pydantic_message(exc))}")
         raise SystemExit(2) from None
     except (UsageProblem, ValueError) as exc:  # PolicyError and UnknownYearError are ValueErrors
-        err.print(f"error: {exc}")
+        err.print(f"error: {clip_message(str(exc))}")
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from states.policy import get_policy
+from states.text import clip
 from workflow.clock import SHANGHAI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -55,7 +56,7 @@ def parse_time(value: str | None, field: str = "--at") -> dt.datetime:
             d = dt.date.fromisoformat(value)
         except ValueError:
             raise UsageProblem(
-                f"{field}: {value!r} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)") from None
+                f"{field}: {clip(value)} is not an ISO date or time (e.g. 2025-04-15T09:00+08:00)") from None
         t = dt.datetime(d.year, d.month, d.day)
     from workflow.scenario import YEARS
 
@@ -70,7 +71,7 @@ def parse_date(value: str | None, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UsageProblem(f"{field}: {value!r} is not a real ISO date (YYYY-MM-DD)") from None
+        raise UsageProblem(f"{field}: {clip(value)} is not a real ISO date (YYYY-MM-DD)") from None
 
 
 def pydantic_message(exc: ValidationError) -> str:

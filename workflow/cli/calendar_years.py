@@ -14,6 +14,7 @@ import typer
 from rich.cells import cell_len
 from rich.table import Table
 
+from states.text import clip
 from workflow.cli.base import (
     DbOpt,
     JsonOpt,
@@ -79,7 +80,7 @@ def calendar_import(
 
 def _year_or_fail(value: str) -> int:
     if not value.isdigit() or not 1900 <= int(value) <= 2200:
-        raise UsageProblem(f"YEAR: {value!r} is not a year (1900–2200)")
+        raise UsageProblem(f"YEAR: {clip(value)} is not a year (1900–2200)")
     return int(value)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from states.text import clip
 from workflow.cli.base import (
     DbOpt,
     JsonOpt,
@@ -101,15 +102,27 @@ def case_act(
 
 
 @case_app.command("show")
-def case_show(case_id: int, database: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """A case's state, eligibility result and history."""
+def case_show(
+    case_id: int,
+    role: Annotated[str | None, typer.Option("--as", help="Show what this role may do (default: every role).")]
+    = None,
+    database: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A case's state, eligibility result, history and what each role may do now."""
     from storage import repo
+    from workflow.clock import now
+    from workflow.engine import Actor
 
+    actor = Actor.parse(role) if role is not None else None
     wf = open_workflow(database)
     case = wf.case(case_id)
     with wf.db.connect() as conn:
         hist = repo.case_history(conn, case_id)
-    allowed = wf.allowed_actions(case_id)
+    by_role = wf.allowed_by_role(case_id, max(now(), case.updated_at))
+    if actor is not None:
+        by_role = {actor.role.value: by_role.get(actor.role.value, [])}
+    allowed = sorted({a for actions in by_role.values() for a in actions})
     if as_json:
         emit_json({
             "case": case.id, "policy": case.policy_id, "state": case.state, "version": case.version,
@@ -117,7 +130,7 @@ def case_show(case_id: int, database: DbOpt = None, as_json: JsonOpt = False) ->
             "level": case.level, "title": case.title, "committee": case.committee,
             "eligibility": case.eligibility or None,
             "notice_closes_at": case.notice_closes_at.isoformat() if case.notice_closes_at else None,
-            "allowed_actions": allowed,
+            "allowed_actions": allowed, "allowed_by_role": by_role,
             "history": [{"seq": h.seq, "at": h.at.isoformat(), "from": h.from_state or None, "to": h.to_state,
                          "action": h.action, "actor": h.actor_role, "actor_id": h.actor_id,
                          "reason": h.reason} for h in hist],
@@ -137,7 +150,8 @@ def case_show(case_id: int, database: DbOpt = None, as_json: JsonOpt = False) ->
         who = h.actor_role + (f" {h.actor_id}" if h.actor_id else "")
         table.add_row(str(h.seq), shanghai_minute(h.at), h.from_state, h.to_state, h.action, who, h.reason or "")
     out.print(table)
-    out.print("allowed now: " + (", ".join(allowed) or "nothing"))
+    out.print("allowed now: " + ("; ".join(f"{r}: {', '.join(a) or 'nothing'}" for r, a in by_role.items())
+                                 or "nothing"))
 
 
 @app.command("cases")
@@ -157,7 +171,7 @@ def list_cases(
     if policy_id:
         policy_or_fail(policy_id)
     if state and state not in ALL_STATES:
-        raise UsageProblem(f"--state: unknown state {state!r}; states: {', '.join(ALL_STATES)}")
+        raise UsageProblem(f"--state: unknown state {clip(state)}; states: {', '.join(ALL_STATES)}")
     wf = open_workflow(database)
     with wf.db.connect() as conn:
         rows = repo.list_cases(conn, policy_id=policy_id, state=state, district=district, limit=limit)

@@ -19,6 +19,7 @@ from notifications.channels.base import ChannelConfigError
 from notifications.documents import FORMATS, Document, DocumentError
 from notifications.outbox import STATUSES
 from states.labels import STATUS_LABELS
+from states.text import clip
 from workflow.cli.base import (
     DbOpt,
     JsonOpt,
@@ -74,9 +75,9 @@ def notifications_cmd(
     from notifications.outbox import list_notifications
 
     if status is not None and status not in STATUSES:
-        raise UsageProblem(f"--status: {status!r} is not a status; statuses: {', '.join(STATUSES)}")
+        raise UsageProblem(f"--status: {clip(status)} is not a status; statuses: {', '.join(STATUSES)}")
     if template is not None and template not in TEMPLATES:
-        raise UsageProblem(f"--template: {template!r} is not a template; templates: {', '.join(TEMPLATES)}")
+        raise UsageProblem(f"--template: {clip(template)} is not a template; templates: {', '.join(TEMPLATES)}")
     with _workflow(database) as wf:
         if case_id is not None:
             wf.case(case_id)  # NotFound names the case (exit 2)
@@ -158,7 +159,7 @@ def deliver_cmd(
 def _check_format(kind: str, fmt: str) -> str:
     fmt = fmt.lower()
     if fmt not in FORMATS[kind]:
-        raise UsageProblem(f"--format: {fmt!r} is not a format of {kind}; formats: {', '.join(FORMATS[kind])}")
+        raise UsageProblem(f"--format: {clip(fmt)} is not a format of {kind}; formats: {', '.join(FORMATS[kind])}")
     return fmt
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from states.text import clip
 from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out
 
 LIST_KEYS = ("committees", "districts", "series")
@@ -29,7 +30,7 @@ def parse_scope_options(values: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not key or not value:
-            raise UsageProblem(f"--scope: {item!r} is not KEY=VALUE (e.g. --scope employer=杭州示范机电有限公司)")
+            raise UsageProblem(f"--scope: {clip(item)} is not KEY=VALUE (e.g. --scope employer=杭州示范机电有限公司)")
         if key in LIST_KEYS:
             scope.setdefault(key, []).extend(v.strip() for v in value.split(",") if v.strip())
         elif key in scope:
