@@ -30,7 +30,7 @@ duplicate when the receiving side does not de-duplicate on it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ from notifications.channels.sms_http import normalise_phone
 from notifications.config import Transports, transports_from_env
 from notifications.context import CaseFacts, OutboxEntry, build_context
 from notifications.render import Rendered, RenderError, render
+from notifications.status_link import link_maker
 from states.policy import get_policy
 from storage import repo
 from storage.calendar_years import sync_calendar
@@ -201,15 +202,20 @@ def address_for(entry: OutboxEntry, case: CaseFacts) -> str | None:
     return None
 
 
-def message_of(prepared: Prepared) -> Message:
+def message_of(prepared: Prepared, link: Callable[[int], str] | None = None) -> Message:
+    """The message for a channel. An applicant's SMS ends with the link to its status page (CONTRACT
+    §11; notifications/status_link.py) when `link` makes them."""
     entry, case, rendered = prepared.entry, prepared.case, prepared.rendered
     assert entry.id is not None and case is not None and rendered is not None
     names = {"applicant": case.name, "employer": case.employer}
+    text = rendered.text
+    if link is not None and entry.channel == "sms" and entry.recipient_role == "applicant":
+        text = f"{text} 进度：{link(case.id)}"
     return Message(
         notification_id=entry.id, key=idempotency_key(entry.id), channel=entry.channel, template=entry.template,
         recipient_role=entry.recipient_role,
         recipient_name=names.get(entry.recipient_role) or entry.recipient, address=address_for(entry, case),
-        text=rendered.text, created_at=entry.created_at, subject=rendered.subject, html=rendered.html)
+        text=text, created_at=entry.created_at, subject=rendered.subject, html=rendered.html)
 
 
 def render_notification(db: Engine, notification_id: int) -> Rendered:
@@ -241,6 +247,7 @@ def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = Non
     own = transports is None
     chosen = transports if transports is not None else transports_from_env()
     report = DeliveryReport(at=now)
+    link = link_maker(db, now)
     try:
         while limit is None or report.claimed < limit:
             size = batch_size if limit is None else min(batch_size, limit - report.claimed)
@@ -257,7 +264,7 @@ def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = Non
             confirmed: list[tuple[int, int, bool]] = []  # (id, attempts, duplicate), to mark together
             try:
                 for one, (_, attempts) in zip(prepared, claimed, strict=True):
-                    _deliver_one(db, now, chosen, one, attempts, retry, report, confirmed)
+                    _deliver_one(db, now, chosen, one, attempts, retry, report, confirmed, link)
             finally:
                 # Also on the way out of an interrupted batch: what the channels confirmed is marked.
                 _mark_confirmed(db, now, confirmed, report)
@@ -283,7 +290,8 @@ def _mark_confirmed(db: Engine, now: dt.datetime, confirmed: list[tuple[int, int
 
 
 def _deliver_one(db: Engine, now: dt.datetime, transports: Transports, prepared: Prepared, attempts: int,
-                 retry: RetryPolicy, report: DeliveryReport, confirmed: list[tuple[int, int, bool]]) -> None:
+                 retry: RetryPolicy, report: DeliveryReport, confirmed: list[tuple[int, int, bool]],
+                 link: Callable[[int], str] | None = None) -> None:
     """Send one prepared row. A confirmation on a channel that recognises keys is appended to
     `confirmed` (marked with the batch); any other outcome is written at once."""
     entry = prepared.entry
@@ -296,7 +304,7 @@ def _deliver_one(db: Engine, now: dt.datetime, transports: Transports, prepared:
         error = PermanentChannelError(f"notification {entry.id}: unknown channel {entry.channel!r}")
     else:
         try:
-            receipt = channel.send(message_of(prepared))
+            receipt = channel.send(message_of(prepared, link))
         except ChannelError as exc:
             error = exc
         except Exception as exc:  # a channel's own bug: retried like a transient error, never lost

@@ -72,6 +72,7 @@ ROLE_LABELS: dict[str, str] = {
     "public": "公众",
     "system": "系统",
     "admin": "管理员",
+    "platform": "申报平台",
 }
 
 LEVEL_LABELS: dict[str, str] = {"assistant": "初级（助理级）", "intermediate": "中级", "senior": "高级"}

@@ -19,6 +19,7 @@ from states.policy import Policy
 from states.vocabulary import (
     ALL_STATES,
     ANY_STAGE_ACTORS,
+    APPLICANT_ACTIONS,
     ENDED_STATES,
     EXPIRED,
     NOT_PASSED,
@@ -71,7 +72,14 @@ class PolicyMachine:
         return sorted({action for (src, action) in self.table if src == state})
 
     def roles_for(self, token: CaseToken, action: str, *, level: str | None = None) -> tuple[Role, ...]:
-        """Who may take `action` on a case in `token.state`. Nobody unless named (deny by default)."""
+        """Who may take `action` on a case in `token.state`. Nobody unless named (deny by default).
+        Where the applicant may act, a platform may act for it (CONTRACT §11), and nowhere else."""
+        roles = self._roles_for(token, action, level=level)
+        if Role.applicant in roles and action in APPLICANT_ACTIONS:
+            return (*roles, Role.platform)
+        return roles
+
+    def _roles_for(self, token: CaseToken, action: str, *, level: str | None = None) -> tuple[Role, ...]:
         state = token.state
         if action in ANY_STAGE_ACTORS:
             return ANY_STAGE_ACTORS[action]

@@ -21,6 +21,7 @@ class Role(StrEnum):
     public = "public"
     system = "system"
     admin = "admin"
+    platform = "platform"  # an applicant-facing platform acting for the applicant (CONTRACT §11)
 
 
 # Stages a policy may place on its happy path, in the contract's vocabulary (CONTRACT §3).
@@ -124,6 +125,10 @@ NOTICE_OFFICE: dict[str, Role] = {
 }
 
 # The roles that may take the actions that are not tied to one stage (CONTRACT §3).
+# The applicant's actions, which a platform may take for the applicant its case names (CONTRACT §11).
+# Nothing else is granted to a platform: no review, notice or committee action (deny by default).
+APPLICANT_ACTIONS: tuple[str, ...] = ("submit", "resubmit", "withdraw", "pay_fee")
+
 ANY_STAGE_ACTORS: dict[str, tuple[Role, ...]] = {
     "withdraw": (Role.applicant,),
     "resubmit": (Role.applicant,),

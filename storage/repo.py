@@ -118,6 +118,10 @@ class Driver:
         select_cols = ", ".join(CASE_FIELDS)
         self.load_case = f"SELECT {select_cols} FROM cases WHERE id = {self.mark}"
         self.load_case_for_update = self.load_case + ("" if self.sqlite else " FOR UPDATE")
+        # A move's read also says whether any webhook receiver exists (CONTRACT §11), in the same
+        # round trip: the event INSERT is then skipped, not run empty, where nobody listens.
+        self.load_case_for_move = (f"SELECT {select_cols}, EXISTS (SELECT 1 FROM webhooks) "
+                                   f"FROM cases WHERE id = {self.mark}")
         self._updates: dict[tuple[str, ...], str] = {}
         self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -193,6 +197,10 @@ def _execute(conn: Connection, sql: str, params: Sequence[Any], many: bool = Fal
     return cursor
 
 
+def execute_raw(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
+    """Run one statement at the driver level inside the caller's transaction (the hot path's way;
+    SQL text with the dialect's own parameter mark: ? for SQLite, %s for PostgreSQL)."""
+    return _execute(conn, sql, params)
 
 
 _INSERT_APPLICANTS = insert(applicants).returning(applicants.c.id, sort_by_parameter_order=True)
@@ -214,6 +222,15 @@ def load_case(conn: Connection, case_id: int, *, for_update: bool = False) -> Ca
     # fetchall, not fetchone: the statement runs to its end, so the kept cursor holds no read open.
     found = _execute(conn, d.load_case_for_update if for_update else d.load_case, (case_id,)).fetchall()
     return d.case_from_db(found[0]) if found else None
+
+
+def load_case_for_move(conn: Connection, case_id: int) -> tuple[CaseRow | None, bool]:
+    """The case, and whether any webhook receiver exists (one statement)."""
+    d = _driver(conn)
+    found = _execute(conn, d.load_case_for_move, (case_id,)).fetchall()
+    if not found:
+        return None, False
+    return d.case_from_db(found[0][:-1]), bool(found[0][-1])
 
 
 def cas_update_case(conn: Connection, case_id: int, expect_state: str, expect_version: int,

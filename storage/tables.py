@@ -294,3 +294,80 @@ class PolicyVersion(SQLModel, table=True):
     kind: str = Field(max_length=16)  # "import" (no cases yet) | "amendment"
     effective_at: dt.datetime | None = _aware(nullable=False)  # the import's --at
     impact: dict[str, Any] = _json()  # the amendment's impact table (empty for a plain import)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A platform's `Idempotency-Key` (CONTRACT §11): the request's hash and the first answer, kept
+    24 h. The row is inserted in the transaction of the request's own effect, so of two concurrent
+    requests with one key only one commits; the other finds the stored answer."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)  # sha256 of method, path and body
+    status_code: int
+    response: dict[str, Any] = _json()
+    created_at: dt.datetime | None = _aware(nullable=False)
+    expires_at: dt.datetime | None = _aware(nullable=False)
+
+
+class Webhook(SQLModel, table=True):
+    """A receiver of case events (CONTRACT §11). `policies` is NULL for every policy, else the ids
+    it listens to as ",id,id," (matched with one LIKE on both backends)."""
+
+    __tablename__ = "webhooks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=200)
+    policies: str | None = Field(default=None, max_length=2000)
+    created_at: dt.datetime | None = _aware(nullable=False)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """One transition for one receiver: written in the transition's own transaction, delivered later
+    (at least once, in `seq` order per case). `event_id` is the transition's own id, the same in
+    every receiver and every retry. Status moves pending → sending → sent, or to failed (parked)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "case_id", "seq", name="uq_webhook_events_case_seq"),
+        Index("ix_webhook_events_due", "next_attempt_at",
+              postgresql_where=text("status IN ('pending', 'sending')"),
+              sqlite_where=text("status IN ('pending', 'sending')")),
+        Index("ix_webhook_events_failed", "webhook_id", postgresql_where=text("status = 'failed'"),
+              sqlite_where=text("status = 'failed'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhooks.id")
+    event_id: str = Field(max_length=64)
+    case_id: int = Field(foreign_key="cases.id")
+    seq: int
+    action: str = Field(max_length=32)
+    from_state: str = Field(max_length=32)
+    to_state: str = Field(max_length=32)
+    at: dt.datetime | None = _aware(nullable=False)
+    policy_id: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _aware()
+    created_at: dt.datetime | None = _aware(nullable=False)
+    sent_at: dt.datetime | None = _aware()
+    last_error: str | None = None
+
+
+class Setting(SQLModel, table=True):
+    """Values every process over one database must share, e.g. the key that signs applicants'
+    status links when ZCFLOW_SECRET_KEY is not set (written once, never changed)."""
+
+    __tablename__ = "settings"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=2000)

@@ -58,14 +58,14 @@ def test_two_connections_fire_at_once_exactly_one_wins(pg_url: str, monkeypatch:
     wf0, case_id, _ = walk(engines[0], "hz-recognition-2025h1", until="employer_review")
     at = wf0.case(case_id).updated_at + HOUR
     both_read = threading.Barrier(2, timeout=20)
-    original = repo.load_case
+    original = repo.load_case_for_move
 
-    def load_then_wait(conn: object, cid: int, **kw: bool) -> object:
-        row = original(conn, cid, **kw)  # type: ignore[arg-type]
+    def load_then_wait(conn: object, cid: int) -> object:
+        row = original(conn, cid)  # type: ignore[arg-type]
         both_read.wait()  # neither writes until both have read the same version
         return row
 
-    monkeypatch.setattr(repo, "load_case", load_then_wait)
+    monkeypatch.setattr(repo, "load_case_for_move", load_then_wait)
     outcomes: list[str] = []
 
     def act(engine: Engine, action: str) -> None:

@@ -28,6 +28,7 @@ from notifications.channels.sms_http import SmsHttpChannel, normalise_phone
 from notifications.channels.smtp import SmtpChannel
 from notifications.config import Transports, transports_from_env
 from notifications.outbox import RetryPolicy, deliver
+from notifications.status_link import link_key, read_token
 from storage import repo
 from tests.drive import HOUR
 from tests.filings import SUBMIT_AT, filing
@@ -310,8 +311,12 @@ def test_sms_gateway_receives_the_rendered_sms(db: Engine, gateway: tuple[Gatewa
     (body,) = state.requests
     assert body["phone"] == PHONE and body["request_id"] == "zcflow-notification-1"
     assert body["template"] == "submitted" and body["notification_id"] == 1
-    assert body["content"] == ("【杭州人社】王伟：您的工程师（制造业）申报已提交（编号1），待单位审核，4月14日截止。"
-                               "咨询电话85257157")
+    text, link = body["content"].split(" 进度：")
+    assert text == ("【杭州人社】王伟：您的工程师（制造业）申报已提交（编号1），待单位审核，4月14日截止。"
+                    "咨询电话85257157")
+    # Every SMS to an applicant ends with its status page's link (CONTRACT §11).
+    assert link.startswith("http://127.0.0.1:8000/s/")
+    assert read_token(link_key(db), link.rsplit("/", 1)[1], at + HOUR) == (case_id, "ok")
     assert state.headers[0]["Idempotency-Key"] == "zcflow-notification-1"
     assert state.headers[0]["Authorization"] == "Bearer s3cret"
     assert state.headers[0]["Content-Type"].startswith("application/json")

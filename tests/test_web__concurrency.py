@@ -28,17 +28,17 @@ def test_two_conflicting_actions_at_once_give_one_success_and_one_409(
     case_id = site.cases["a_review"]
     headers = site.auth("emp_a")
     both_read = threading.Barrier(2, timeout=20)
-    load_case = repo.load_case
+    load_case = repo.load_case_for_move
     waiting = iter(range(2))  # only the two requests' own reads wait
 
-    def load_then_wait(conn: Connection, cid: int, **kwargs: Any) -> Any:
-        row = load_case(conn, cid, **kwargs)
+    def load_then_wait(conn: Connection, cid: int) -> Any:
+        row = load_case(conn, cid)
         if cid == case_id and next(waiting, None) is not None:
             both_read.wait()  # each request has read version v before either writes
         return row
 
     if backend == "postgresql":
-        monkeypatch.setattr(repo, "load_case", load_then_wait)
+        monkeypatch.setattr(repo, "load_case_for_move", load_then_wait)
     bodies = [{"action": "employer_approve"}, {"action": "employer_return", "reason": "材料不全"}]
     results: dict[int, Response] = {}
 

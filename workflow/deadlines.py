@@ -7,8 +7,9 @@ idempotent: every write is guarded by the case's state (and claimed with ``FOR U
 LOCKED`` on PostgreSQL), and an event row is marked done in the transaction that applies its
 last batch, so running it twice, or in two processes at once, changes nothing the second time.
 
-Sweeps are set-based: a batch of cases moves with one UPDATE, one INSERT … SELECT into history and
-one into the outbox, whatever the batch size — never one ORM object per case.
+Sweeps are set-based: a batch of cases moves with one UPDATE, one INSERT … SELECT into history, one
+into the outbox and one into the webhook events (storage/webhooks.py), whatever the batch size —
+never one ORM object per case.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from states.calendar.timeutil import SHANGHAI
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import EXPIRED, RETURNED, STAGE_KINDS, Role
 from storage import repo
+from storage import webhooks as webhook_store
 from storage.calendar_years import sync_calendar
 from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
 from workflow.due import EXPIRE_CLEARS, NOTICE_CLEARS, ended_by_sql, expire_reason
@@ -168,6 +170,8 @@ def _move_batch(conn: Connection, ids: list[int] | Any, from_state: str, to_stat
     ).where(where)
     conn.execute(insert(history).from_select(
         ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"], src))
+    webhook_store.insert_for_batch(conn, where, seq=cases.c.version + 1, action=action, from_state=cases.c.state,
+                                   to_state=to_state, at=at)
     for template in templates:
         ctx = {"action": action, "from": from_state, "to": to_state, **({"reason": reason} if reason else {})}
         conn.execute(insert(notifications).from_select(
@@ -283,7 +287,8 @@ def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) 
                .with_for_update(skip_locked=True, of=cases).cte("claimed"))
     moved = (update(cases).where(cases.c.id == claimed.c.id)
              .values(state=EXPIRED, version=cases.c.version + 1, updated_at=at_value, **EXPIRE_CLEARS)
-             .returning(cases.c.id, cases.c.version, claimed.c.state.label("from_state"), cases.c.name)
+             .returning(cases.c.id, cases.c.version, claimed.c.state.label("from_state"), cases.c.name,
+                        cases.c.policy_id)
              .cte("moved"))
     logged = insert(history).from_select(
         ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"],
@@ -297,7 +302,8 @@ def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) 
          "next_attempt_at", "created_at"],
         select(moved.c.id, literal("expired"), literal(CHANNEL_FOR[Role.applicant]), literal(Role.applicant.value),
                moved.c.name, ctx, literal("pending"), literal(0), at_value, at_value)).cte("noted")
-    count, last = conn.execute(select(func.count(), func.max(moved.c.id)).add_cte(logged, noted)).one()
+    hooked = webhook_store.insert_for_batch_cte(conn, moved, action="expire", to_state=EXPIRED, at=at_value)
+    count, last = conn.execute(select(func.count(), func.max(moved.c.id)).add_cte(logged, noted, hooked)).one()
     return int(count), (int(last) if last is not None else None)
 
 

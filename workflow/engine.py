@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import literal
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +43,9 @@ from states.vocabulary import (
     Role,
 )
 from storage import repo
+from storage import webhooks as webhook_store
 from storage.calendar_years import sync_calendar
+from storage.tables import AwareDateTime
 from workflow import notify
 from workflow.clock import require_aware
 from workflow.due import DueMove, describe_expiry, due_moves, expired_by
@@ -219,14 +222,15 @@ class Workflow:
 
     # ---- creating ------------------------------------------------------------------------
     def create_case(self, policy_id: str, filing: ApplicantFiling, now: dt.datetime,
-                    actor: Actor = Actor(Role.admin)) -> int:
+                    actor: Actor = Actor(Role.admin), *, conn: Connection | None = None) -> int:
         """A new case in `draft` (CONTRACT §3: named in a scenario or created by an administrator)."""
-        return self.create_cases([(policy_id, filing)], now, actor)[0]
+        return self.create_cases([(policy_id, filing)], now, actor, conn=conn)[0]
 
     def create_cases(self, new: Sequence[tuple[str, ApplicantFiling]], now: dt.datetime,
-                     actor: Actor = Actor(Role.admin)) -> list[int]:
+                     actor: Actor = Actor(Role.admin), *, conn: Connection | None = None) -> list[int]:
         """Many new cases in `draft`, in one transaction and three multi-row INSERTs (a generated round
-        creates 10,000 at its start); returns their ids in the order given."""
+        creates 10,000 at its start); returns their ids in the order given. With `conn`, inside the
+        caller's transaction (an idempotent request stores its answer in the same one)."""
         require_aware(now, "now")
         chosen: list[Policy] = []
         for policy_id, _filing in new:
@@ -240,25 +244,36 @@ class Workflow:
                                    "CONTRACT §5)", field="employer")
         if not new:
             return []
-        with self.db.begin() as conn:
-            applicant_ids = repo.insert_applicants(conn, [{
-                "id_type": f.id_type, "id_number": f.id_number, "name": f.name, "phone": f.phone, "email": f.email,
-                "created_at": now} for _p, f in new])
-            case_ids = repo.insert_cases(conn, [{
-                "policy_id": policy.id, "policy_version": policy.version, "applicant_id": applicant_id,
-                "id_number": f.id_number, "name": f.name, "state": "draft", "version": 0,
-                "district": f.district, "employer": f.employer, "specialty": f.specialty,
-                "created_at": now, "updated_at": now, "data": f.model_dump(mode="json"), "eligibility": {},
-            } for policy, applicant_id, (_p, f) in zip(chosen, applicant_ids, new, strict=True)])
-            repo.insert_history(conn, [{
-                "case_id": case_id, "seq": 0, "at": now, "actor_role": actor.role.value, "actor_id": actor.id,
-                "action": "create", "from_state": "", "to_state": "draft", "reason": None,
-            } for case_id in case_ids])
+        if conn is not None:
+            return self._create_cases(conn, chosen, new, now, actor)
+        with self.db.begin() as own:
+            return self._create_cases(own, chosen, new, now, actor)
+
+    def _create_cases(self, conn: Connection, chosen: list[Policy], new: Sequence[tuple[str, ApplicantFiling]],
+                      now: dt.datetime, actor: Actor) -> list[int]:
+        applicant_ids = repo.insert_applicants(conn, [{
+            "id_type": f.id_type, "id_number": f.id_number, "name": f.name, "phone": f.phone, "email": f.email,
+            "created_at": now} for _p, f in new])
+        case_ids = repo.insert_cases(conn, [{
+            "policy_id": policy.id, "policy_version": policy.version, "applicant_id": applicant_id,
+            "id_number": f.id_number, "name": f.name, "state": "draft", "version": 0,
+            "district": f.district, "employer": f.employer, "specialty": f.specialty,
+            "created_at": now, "updated_at": now, "data": f.model_dump(mode="json"), "eligibility": {},
+        } for policy, applicant_id, (_p, f) in zip(chosen, applicant_ids, new, strict=True)])
+        repo.insert_history(conn, [{
+            "case_id": case_id, "seq": 0, "at": now, "actor_role": actor.role.value, "actor_id": actor.id,
+            "action": "create", "from_state": "", "to_state": "draft", "reason": None,
+        } for case_id in case_ids])
+        for i in range(0, len(case_ids), 1000):  # the platform hears of new cases too (CONTRACT §11)
+            webhook_store.insert_for_batch(
+                conn, repo.cases.c.id.in_(case_ids[i:i + 1000]), seq=literal(0), action="create",
+                from_state=literal(""), to_state="draft", at=literal(now, AwareDateTime()))
         return case_ids
 
     # ---- moving --------------------------------------------------------------------------
     def fire(self, case_id: int, action: str, actor: Actor, now: dt.datetime,
-             reason: str | None = None) -> Transition:
+             reason: str | None = None, *, conn: Connection | None = None) -> Transition:
+        """Take `action` on the case, in a transaction of its own or, with `conn`, inside the caller's."""
         require_aware(now, "now")
         if action not in ACTIONS:
             raise InvalidInput(f"action: unknown action {clip(action)}; actions: {', '.join(ACTIONS)}",
@@ -273,10 +288,21 @@ class Workflow:
         if actor.id is not None and (len(actor.id) > 100 or "\x00" in actor.id):
             raise InvalidInput("actor_id: at most 100 characters, no NUL", field="actor_id")
         try:
+            if conn is not None:
+                # Inside the caller's transaction (an idempotent request): one attempt, and a refusal
+                # after time moved the case rolls those moves back with it (tick records them later).
+                try:
+                    outcome = self._fire(conn, case_id, action, actor, now, reason)
+                except _Overtaken:
+                    raise Conflict(f"case {case_id} is being changed by others; reload and try again",
+                                   case=case_id) from None
+                if isinstance(outcome, WorkflowError):
+                    raise outcome
+                return outcome
             for _attempt in range(_CATCH_UP_ATTEMPTS):
                 try:
-                    with self.db.begin() as conn:
-                        outcome = self._fire(conn, case_id, action, actor, now, reason)
+                    with self.db.begin() as own:
+                        outcome = self._fire(own, case_id, action, actor, now, reason)
                 except _Overtaken:
                     continue
                 if isinstance(outcome, WorkflowError):
@@ -299,7 +325,7 @@ class Workflow:
         """One attempt, in `conn`'s transaction. Returns the move made, or the refusal to raise once
         the moves time made are committed. Raises (rolling back) otherwise: `_Overtaken` when another
         writer moved the case first while those were being recorded (the caller tries again)."""
-        case = repo.load_case(conn, case_id)
+        case, hooked = repo.load_case_for_move(conn, case_id)
         if case is None:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
         if now < case.updated_at:  # updated_at is the time of the case's last history row
@@ -310,7 +336,7 @@ class Workflow:
         due = due_moves(policy, case, now)
         if due:
             # CONTRACT §3: what time has done to this case by `now` happens first, at its own instants.
-            case = self._apply_due(conn, case, due)
+            case = self._apply_due(conn, case, due, hooked)
         try:
             move = self.plan(conn, case, action, actor, now, reason, policy)
         except WorkflowError as exc:
@@ -322,11 +348,16 @@ class Workflow:
                            f"version {case.version}); reload and try again", case=case_id)
         repo.insert_history(conn, [move.history])
         repo.insert_notifications(conn, move.notifications)
+        if hooked:  # one event row per receiver listening to the policy (CONTRACT §11)
+            t = move.transition
+            webhook_store.insert_for_move(conn, case_id=case_id, seq=t.version, action=action,
+                                          from_state=t.from_state, to_state=t.to_state, at=now,
+                                          policy_id=case.policy_id)
         if move.bar is not None:
             repo.insert_bar(conn, move.bar)
         return move.transition
 
-    def _apply_due(self, conn: Connection, case: repo.CaseRow, due: list[DueMove]) -> repo.CaseRow:
+    def _apply_due(self, conn: Connection, case: repo.CaseRow, due: list[DueMove], hooked: bool) -> repo.CaseRow:
         """Record the moves time made on `case` (from :func:`workflow.due.due_moves`), each with a
         compare-and-set on the version, exactly as `tick` writes them. Raises `_Overtaken` if another
         writer (a tick, another action) changed the case meanwhile: nothing is recorded twice."""
@@ -340,6 +371,10 @@ class Workflow:
                 "reason": move.reason}])
             repo.insert_notifications(conn, notify.for_transition(case, move.action, move.source, move.dest,
                                                                   move.at, move.reason))
+            if hooked:
+                webhook_store.insert_for_move(conn, case_id=case.id, seq=case.version + 1, action=move.action,
+                                              from_state=move.source, to_state=move.dest, at=move.at,
+                                              policy_id=case.policy_id)
             case = case._replace(**values, version=case.version + 1)
         return case
 

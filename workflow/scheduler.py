@@ -91,11 +91,16 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
 
     def run_delivery() -> None:
         from notifications.outbox import deliver
+        from notifications.webhooks import deliver_webhooks
 
         # Bounded runs: a large backlog is sent over several runs, so that stopping never waits for it.
-        report = deliver(db, clock.now(), limit=DELIVERY_BATCH)
+        now = clock.now()
+        report = deliver(db, now, limit=DELIVERY_BATCH)
         if report.claimed:
             log.info("delivery: %s", report.to_json())
+        hooks = deliver_webhooks(db, now, limit=DELIVERY_BATCH)  # the platforms' events (CONTRACT §11)
+        if hooks.claimed:
+            log.info("webhooks: %s", hooks.to_json())
 
     tick_guard, delivery_guard = Backoff("tick"), Backoff("delivery")
 

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.sqltypes import JSON
 from sqlalchemy.types import TypeDecorator
 
-from storage import repo
+from storage import repo, webhooks
 from storage.calendar_years import calendar_years, new_token
 from storage.migrate import current
 from storage.policy_store import policy_versions
@@ -46,7 +46,8 @@ HEADER = "zcflow_export"
 END = "zcflow_export_end"
 # Parents before children: the order rows are written in, and inserted in.
 TABLES: tuple[Table, ...] = (policy_versions, repo.applicants, repo.cases, repo.history, repo.bars,
-                             repo.notifications, repo.scheduled_events, calendar_years)
+                             repo.notifications, repo.scheduled_events, calendar_years, webhooks.webhooks,
+                             webhooks.webhook_events)
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 CHUNK = 1000  # rows per INSERT when importing
 

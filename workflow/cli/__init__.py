@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "web",
     "transfer",
     "calendar_years",
+    "webhooks",
 )
 
 

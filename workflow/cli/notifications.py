@@ -127,9 +127,11 @@ def deliver_cmd(
     database: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Send the pending notifications (SMS, email, in-app) through the configured channels."""
+    """Send the pending notifications (SMS, email, in-app) through the configured channels, and the
+    webhook events to their receivers (in order per case)."""
     from notifications.config import transports_from_env
     from notifications.outbox import deliver, requeue_failed
+    from notifications.webhooks import deliver_webhooks
 
     now = parse_time(at)
     try:
@@ -140,10 +142,12 @@ def deliver_cmd(
         with _workflow(database) as wf:
             requeued = requeue_failed(wf.db, now) if retry_failed else 0
             report = deliver(wf.db, now, transports=transports, limit=limit, case_id=case_id)
+            hooks = deliver_webhooks(wf.db, now, limit=limit) if case_id is None else None
     finally:
         transports.close()
     if as_json:
-        emit_json({**report.to_json(), "requeued": requeued, "channels": transports.describe()})
+        emit_json({**report.to_json(), "requeued": requeued, "channels": transports.describe(),
+                   **({"webhooks": hooks.to_json()} if hooks else {})})
         return
     channels = ", ".join(f"{k}→{v}" for k, v in transports.describe().items())
     out.print(f"delivered {report.sent} of {report.claimed} ({channels}); retry later: {report.retried}; "
@@ -152,6 +156,12 @@ def deliver_cmd(
         state = "failed" if error["final"] else "will retry"
         out.print(f"  #{error['id']} {error['template']} → {error['channel']} ({state}, attempt "
                   f"{error['attempts']}): {error['error']}")
+    if hooks is not None and hooks.claimed:
+        out.print(f"webhook events: delivered {hooks.sent} of {hooks.claimed}; retry later: {hooks.retried}; "
+                  f"parked: {hooks.parked}")
+        for e in hooks.errors:
+            out.print(f"  event {e['event_id']} → webhook {e['webhook']} ({'parked' if e['parked'] else 'will retry'}"
+                      f", attempt {e['attempts']}): {e['error']}")
 
 
 # ---- documents -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from rich.table import Table
 from states.text import clip
 from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out
 
-LIST_KEYS = ("committees", "districts", "series")
+LIST_KEYS = ("committees", "districts", "series", "policies")
 
 
 def parse_scope_options(values: list[str]) -> dict[str, Any]:
@@ -62,11 +62,11 @@ app.add_typer(user_app, name="user")
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="employer, department, committee, city or admin.")],
+    role: Annotated[str, typer.Option("--role", help="employer, department, committee, city, admin or platform.")],
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="What the user sees: KEY=VALUE (repeatable) or a JSON object. employer=NAME; "
                         "district=NAME; committees=NAME[,NAME] and/or districts=…,series=…; city=NAME; "
-                        "admin: none.")] = None,
+                        "platform: policies=ID[,ID]; admin: none.")] = None,
     password: Annotated[str | None, typer.Option(
         "--password", help="The password (omit to be asked for it, unseen).")] = None,
     database: DbOpt = None,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from sqlalchemy.engine import Connection
 
 from states.calendar import end_of_day
 from states.policy import Policy, get_policy, policies
 from states.vocabulary import ALL_STATES, Role
+from workflow.engine import Actor
 from workflow.errors import InvalidInput, NotFound, NotPermitted
-from workflow.web import service
+from workflow.web import idempotency, service
 from workflow.web.auth import ApiUser, Unauthenticated
 from workflow.web.login import attempt_async, client_address
 from workflow.web.queries import CaseFilters, list_cases
@@ -168,19 +171,36 @@ def cases(
     return CasePage(items=[CaseSummary.of(r) for r in rows], total=total, page=page, per_page=per_page)
 
 
+# Checked by idempotency.check_key (1–255 visible ASCII characters), so that a bad key's 422 names it.
+IdemKey = Annotated[str | None, Header(alias=idempotency.HEADER,
+                                       description="重试安全：同一键、同一请求只执行一次，24 小时内重放首次应答 "
+                                                   "(Stripe-style; 1–255 visible ASCII characters; the same "
+                                                   "key with another body is a 422)")]
+
+
 @router.post("/cases", response_model=CaseCreated, status_code=201, responses=_errors(403))
-def create_case(body: CaseCreate, request: Request, user: ApiUser) -> CaseCreated:
-    """Create a case in draft from a filing (administrators only; CONTRACT §3)."""
-    if user.role is not Role.admin:
-        raise NotPermitted("only an administrator may create cases", role=user.role.value)
+def create_case(body: CaseCreate, request: Request, user: ApiUser, key: IdemKey = None) -> Response:
+    """Create a case in draft from a filing: an administrator, or a platform for a policy it serves
+    (CONTRACT §3, §11)."""
+    if user.role not in (Role.admin, Role.platform):
+        raise NotPermitted("only an administrator or a platform may create cases", role=user.role.value)
+    if user.role is Role.platform and body.policy not in user.scope.policies:
+        raise NotPermitted(f"policy {body.policy!r} is not one this platform serves "
+                           f"({', '.join(user.scope.policies)})", role=user.role.value, policy=body.policy)
     ctx = ctx_of(request)
     try:
         get_policy(body.policy)
     except KeyError:
         raise InvalidInput(f"policy: unknown policy {body.policy!r}", field="policy") from None
     _check_no_nul(body.filing.model_dump(mode="json"), "filing")
-    case_id = ctx.wf.create_case(body.policy, body.filing, ctx.clock())
-    return CaseCreated(case=case_id, policy=body.policy, state="draft")
+    key = idempotency.check_key(key)
+
+    def work(conn: Connection | None) -> idempotency.Answer:
+        case_id = ctx.wf.create_case(body.policy, body.filing, ctx.clock(), Actor(user.role, user.username), conn=conn)
+        return idempotency.Answer(201, CaseCreated(case=case_id, policy=body.policy, state="draft").model_dump())
+
+    return idempotency.respond(*idempotency.run_once(
+        ctx, user, key, idempotency.fingerprint("POST", "/api/cases", body.model_dump(mode="json")), work))
 
 
 def _check_no_nul(value: Any, where: str) -> None:
@@ -213,10 +233,19 @@ def case_actions(case_id: CaseId, request: Request, user: ApiUser) -> ActionsOut
 
 
 @router.post("/cases/{case_id:int}/actions", response_model=TransitionOut, responses=_errors(403, 404, 409))
-def act(case_id: CaseId, body: ActionRequest, request: Request, user: ApiUser) -> TransitionOut:
-    """Take an action on the case, as your own role. Returns the transition made."""
-    t = service.act(ctx_of(request), user, case_id, body.action, body.reason, body.expected_version)
-    return TransitionOut.of(t)
+def act(case_id: CaseId, body: ActionRequest, request: Request, user: ApiUser, key: IdemKey = None) -> Response:
+    """Take an action on the case, as your own role (a platform: the applicant's actions). Returns the
+    transition made."""
+    ctx = ctx_of(request)
+    key = idempotency.check_key(key)
+
+    def work(conn: Connection | None) -> idempotency.Answer:
+        t = service.act(ctx, user, case_id, body.action, body.reason, body.expected_version, conn=conn)
+        return idempotency.Answer(200, TransitionOut.of(t).model_dump(mode="json"))
+
+    path = f"/api/cases/{case_id}/actions"
+    return idempotency.respond(*idempotency.run_once(
+        ctx, user, key, idempotency.fingerprint("POST", path, body.model_dump(mode="json")), work))
 
 
 @router.post("/cases/{case_id:int}/objections", response_model=TransitionOut, responses=_errors(403, 404, 409))
@@ -226,12 +255,21 @@ def objection(case_id: CaseId, body: ObjectionRequest, request: Request, user: A
 
 
 @router.post("/cases/bulk-actions", response_model=BulkOut)
-def bulk_actions(body: BulkRequest, request: Request, user: ApiUser) -> BulkOut:
+@router.post("/bulk", response_model=BulkOut, summary="Bulk Actions (alias of /api/cases/bulk-actions)")
+def bulk_actions(body: BulkRequest, request: Request, user: ApiUser, key: IdemKey = None) -> Response:
     """Apply one action to many cases, each separately; each failure is reported by case."""
-    outcomes = service.bulk(ctx_of(request), user, list(body.case_ids), body.action, body.reason)
-    items = [BulkItem(case=o.case_id, ok=True, transition=TransitionOut.of(o.transition)) if o.transition
-             else BulkItem(case=o.case_id, ok=False, error=o.error.code if o.error else None,
-                           message=o.error.message if o.error else None) for o in outcomes]
-    ok = sum(1 for o in outcomes if o.ok)
-    return BulkOut(action=body.action, succeeded=ok, failed=len(outcomes) - ok, results=items)
+    ctx = ctx_of(request)
+    key = idempotency.check_key(key)
 
+    def work(conn: Connection | None) -> idempotency.Answer:
+        outcomes = service.bulk(ctx, user, list(body.case_ids), body.action, body.reason, conn=conn)
+        items = [BulkItem(case=o.case_id, ok=True, transition=TransitionOut.of(o.transition)) if o.transition
+                 else BulkItem(case=o.case_id, ok=False, error=o.error.code if o.error else None,
+                               message=o.error.message if o.error else None) for o in outcomes]
+        ok = sum(1 for o in outcomes if o.ok)
+        out = BulkOut(action=body.action, succeeded=ok, failed=len(outcomes) - ok, results=items)
+        return idempotency.Answer(200, out.model_dump(mode="json"))
+
+    # One fingerprint for both paths: a retry may use either.
+    return idempotency.respond(*idempotency.run_once(
+        ctx, user, key, idempotency.fingerprint("POST", "/api/bulk", body.model_dump(mode="json")), work))

@@ -10,6 +10,8 @@
   in `series` (the Hangzhou table decides by district and series, seed 003 附件2).
 - city: `{"city": "杭州市"}`; sees the cases of that city's policies (`policy.scope.city`).
 - admin: `{}`; sees every case.
+- platform: `{"policies": ["hz-recognition-2025h1", ...]}`; an applicant-facing platform (CONTRACT §11):
+  sees, creates and acts (the applicant's actions only) on the cases of the policies it serves.
 
 Every read and every action goes through :func:`case_condition`, so a case outside the scope is
 simply not found (404), never "forbidden" (403): nothing about it leaks.
@@ -28,7 +30,8 @@ from states.policy import Policy, policies
 from states.vocabulary import Role
 from storage.repo import cases
 
-WEB_ROLES: tuple[Role, ...] = (Role.employer, Role.department, Role.committee, Role.city, Role.admin)
+WEB_ROLES: tuple[Role, ...] = (Role.employer, Role.department, Role.committee, Role.city, Role.admin,
+                               Role.platform)
 
 
 class ScopeError(ValueError):
@@ -46,10 +49,11 @@ class UserScope(BaseModel):
     districts: tuple[str, ...] = ()
     series: tuple[str, ...] = ()
     city: str | None = Field(default=None, min_length=1, max_length=64)
+    policies: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _no_blank_names(self) -> UserScope:
-        for key in ("committees", "districts", "series"):
+        for key in ("committees", "districts", "series", "policies"):
             for i, value in enumerate(getattr(self, key)):
                 if not value.strip():
                     raise ValueError(f"{key}[{i}] is empty")
@@ -65,6 +69,7 @@ _ALLOWED_KEYS: dict[Role, frozenset[str]] = {
     Role.committee: frozenset({"committees", "districts", "series"}),
     Role.city: frozenset({"city"}),
     Role.admin: frozenset(),
+    Role.platform: frozenset({"policies"}),
 }
 
 
@@ -105,6 +110,13 @@ def parse_scope(role: Role, data: dict[str, Any]) -> UserScope:
         cities = sorted({p.scope.city for p in policies().values()})
         if scope.city not in cities:
             raise ScopeError(f"scope.city: {scope.city!r} is not a city of any policy ({', '.join(cities)})")
+    if role is Role.platform:
+        if not scope.policies:
+            raise ScopeError("scope.policies: a platform user needs the ids of the policies it serves")
+        known = policies()
+        for i, policy_id in enumerate(scope.policies):
+            if policy_id not in known:
+                raise ScopeError(f"scope.policies[{i}]: {policy_id!r} is not a policy ({', '.join(known)})")
     return scope
 
 
@@ -119,7 +131,7 @@ class WebUser:
     @property
     def scope_text(self) -> str:
         s = self.scope
-        parts = [s.employer, s.district, s.city, *s.committees]
+        parts = [s.employer, s.district, s.city, *s.committees, *s.policies]
         if s.districts:
             parts.append(f"{'、'.join(s.districts)} · {'、'.join(s.series)}")
         return "；".join(p for p in parts if p) or "全部"
@@ -150,6 +162,8 @@ def case_condition(user: WebUser) -> ColumnElement[bool]:
     if user.role is Role.city:
         ids = city_policies(s.city)
         return cases.c.policy_id.in_(ids) if ids else false()
+    if user.role is Role.platform:
+        return cases.c.policy_id.in_(s.policies) if s.policies else false()
     return false()  # deny by default
 
 
@@ -157,4 +171,6 @@ def visible_policies(user: WebUser) -> list[Policy]:
     """The policies whose pages and dashboards `user` may open: a city user only its city's."""
     if user.role is Role.city:
         return [p for p in policies().values() if p.scope.city == user.scope.city]
+    if user.role is Role.platform:
+        return [p for p in policies().values() if p.id in user.scope.policies]
     return list(policies().values())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from states.machine import machine_for
 from states.policy import get_policy
@@ -30,7 +30,7 @@ from states.vocabulary import (
 )
 from storage import repo
 from workflow.engine import Actor, Transition, Workflow, token_of
-from workflow.errors import Conflict, InvalidInput, NotFound, WorkflowError
+from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, WorkflowError
 from workflow.web.auth import Signer
 from workflow.web.queries import DueTime, pending_due, visible_case
 from workflow.web.scope import WebUser
@@ -96,29 +96,38 @@ def can_object(case: Any, now: dt.datetime) -> bool:
     return bool(kind and kind.is_notice and (closes is None or now < closes))
 
 
-def load_visible(ctx: WebContext, user: WebUser, case_id: int) -> Row[Any]:
-    with ctx.db.connect() as conn:
+def load_visible(ctx: WebContext, user: WebUser, case_id: int, conn: Connection | None = None) -> Row[Any]:
+    """The case if `user` may see it (on `conn` when given: on SQLite a second connection would wait
+    for the write lock that the caller's transaction holds)."""
+    if conn is not None:
         case = visible_case(conn, user, case_id)
+    else:
+        with ctx.db.connect() as own:
+            case = visible_case(own, user, case_id)
     if case is None:  # outside the scope looks exactly like absent (CONTRACT §8)
         raise NotFound(f"case {case_id} does not exist", case=case_id)
     return case
 
 
 def act(ctx: WebContext, user: WebUser, case_id: int, action: str, reason: str | None,
-        expected_version: int | None = None) -> Transition:
+        expected_version: int | None = None, *, conn: Connection | None = None) -> Transition:
+    """Fire as the user's own role (a platform: the applicant's actions only, CONTRACT §11), in its
+    own transaction or, with `conn`, inside the caller's (an idempotent request's)."""
     reason = clean_text(reason, "reason")
     action = clean_text(action, "action", max_len=64) or ""
-    case = load_visible(ctx, user, case_id)
+    case = load_visible(ctx, user, case_id, conn)
     if expected_version is not None and case.version != expected_version:
         raise Conflict(f"case {case_id} is at version {case.version}, not {expected_version}: it was changed "
                        "since you loaded it; reload and try again", case=case_id, version=case.version)
-    return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason)
+    return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason, conn=conn)
 
 
 def record_objection(ctx: WebContext, user: WebUser, case_id: int, reason: str | None,
                      objector: str | None) -> Transition:
     reason = clean_text(reason, "reason")
     objector = clean_text(objector, "objector", max_len=40)
+    if user.role is Role.platform:  # a platform acts for applicants only (CONTRACT §11)
+        raise NotPermitted("a platform user may not record objections", role=user.role.value)
     if not reason:
         raise InvalidInput("reason: an objection needs a reason", field="reason")
     load_visible(ctx, user, case_id)
@@ -138,8 +147,9 @@ class BulkOutcome:
 
 
 def bulk(ctx: WebContext, user: WebUser, case_ids: list[int], action: str,
-         reason: str | None) -> list[BulkOutcome]:
-    """Apply `action` to each case separately: one case's failure does not stop the others."""
+         reason: str | None, *, conn: Connection | None = None) -> list[BulkOutcome]:
+    """Apply `action` to each case separately: one case's failure does not stop the others. With
+    `conn`, all inside the caller's transaction, each case in a savepoint of its own."""
     if not case_ids:
         raise InvalidInput("case_ids: select at least one case", field="case_ids")
     if len(case_ids) > MAX_BULK:
@@ -152,7 +162,11 @@ def bulk(ctx: WebContext, user: WebUser, case_ids: list[int], action: str,
     out: list[BulkOutcome] = []
     for case_id in dict.fromkeys(case_ids):  # each once, in the order given
         try:
-            out.append(BulkOutcome(case_id, transition=act(ctx, user, case_id, action, reason)))
+            if conn is None:
+                out.append(BulkOutcome(case_id, transition=act(ctx, user, case_id, action, reason)))
+            else:
+                with conn.begin_nested():
+                    out.append(BulkOutcome(case_id, transition=act(ctx, user, case_id, action, reason, conn=conn)))
         except WorkflowError as exc:
             out.append(BulkOutcome(case_id, error=exc))
     return out
