@@ -22,9 +22,10 @@ from storage import repo
 from storage.calendar_years import calendar_years
 from storage.db import make_engine
 from storage.migrate import upgrade
+from storage.webhooks import add_webhook
 from tests.drive import HOUR, walk
 from tests.filings import filing
-from tests.reliability import TABLES, consistency_problems, count, rows_by_table, zcflow
+from tests.reliability import SEEDED_AT, TABLES, consistency_problems, count, rows_by_table, zcflow
 from workflow.calendar_import import import_calendar_year
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, tick
@@ -151,11 +152,14 @@ def test_round_trip_into_a_fresh_sqlite_file(source: Engine, tmp_path: Path) -> 
     """From either backend (the `db` fixture) into SQLite, in process: export_lines → import_lines."""
     from workflow.transfer import import_lines
 
+    with source.begin() as conn:  # a webhook receiver is an office's data too (CONTRACT §11)
+        add_webhook(conn, "https://platform.example.cn/events", "a-secret-of-16-chars", [], SEEDED_AT)
     target = make_engine(sqlite_url(tmp_path / "copy.db"))
     try:
         upgrade(target)
         report = import_lines(target, export_lines(source))
-        assert report.counts == {**{t.name: count(source, t) for t in TABLES}, "calendar_years": 1}
+        assert report.counts == {**{t.name: count(source, t) for t in TABLES}, "calendar_years": 1,
+                                 "webhooks": 1, "webhook_events": 0}
         assert_same_rows(source, target)
         assert_engine_works(target)
     finally:
