@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storage.audit import audit_entries
@@ -140,3 +141,15 @@ def test_one_maximum_for_form_and_api(site: Site, wall: Wall) -> None:
     browser = site.browser()
     r = browser.post("/login", data={"username": "emp_a", "password": huge, "csrf_token": csrf_of(browser, "/login")})
     assert r.status_code == 422
+
+
+def test_old_counts_are_forgotten_but_lockouts_stay(site: Site, db: Engine, wall: Wall) -> None:
+    for i in range(throttle.LOCK_AFTER["user"]):
+        wall.t += throttle.MAX_DELAY
+        token_attempt(site, "comm_hz", "wrong", f"10.0.3.{i}")
+    token_attempt(site, "guessed-name", "wrong", "10.0.4.1")
+    wall.t += throttle.PRUNE_AFTER + dt.timedelta(seconds=1)
+    token_attempt(site, "another-guess", "wrong", "10.0.4.2")
+    with db.connect() as conn:
+        keys = set(conn.execute(select(throttle.throttle.c.key)).scalars())
+    assert keys == {"user:comm_hz", "user:another-guess", "addr:10.0.4.2"}

@@ -29,6 +29,7 @@ throttle = LoginThrottle.__table__  # type: ignore[attr-defined]
 FREE = 5
 MAX_DELAY = dt.timedelta(minutes=5)
 FORGET_AFTER = dt.timedelta(hours=1)
+PRUNE_AFTER = dt.timedelta(days=1)
 LOCK_AFTER = {"user": 15, "addr": 100}  # an office behind one address has many users
 LOCKED_RETRY_AFTER = 3600  # what Retry-After says of a locked key: ask again later, or an admin
 
@@ -94,6 +95,9 @@ def _upsert(conn: Connection, key: str, now: dt.datetime) -> int:
 def record_failure(conn: Connection, keys: list[str], now: dt.datetime, *, audit_at: dt.datetime) -> None:
     """Count a failed login against every key, blocking or locking it as the count says (inside the
     caller's transaction: the lockout's audit row goes with it)."""
+    # Counts nobody added to for a day are forgotten (guessed names would otherwise pile up); a
+    # lockout stays until an administrator lifts it.
+    conn.execute(delete(throttle).where(throttle.c.locked_at.is_(None), throttle.c.last_failure_at < now - PRUNE_AFTER))
     for key in keys:
         failures = _upsert(conn, key, now)
         kind = key.split(":", 1)[0]
