@@ -135,10 +135,28 @@ def cutoffs_ahead(conn: Connection, user: WebUser, policy: Policy, now: dt.datet
         due = end_of_day(cutoff.date)
         if due <= now:
             continue
-        n = conn.execute(select(func.count()).select_from(cases).where(and_(
-            cases.c.policy_id == policy.id, _in_stages(cutoff.ends), case_condition(user)))).scalar_one()
-        out.append(CutoffRisk(cutoff, due, int(n)))
+        out.append(CutoffRisk(cutoff, due, _count_in_stages(conn, user, policy.id, cutoff.ends)))
     return out
+
+
+def _count_in_stages(conn: Connection, user: WebUser, policy_id: str, stages: tuple[str, ...] | list[str]) -> int:
+    """How many of the user's cases of the policy a cutoff ending `stages` would expire. Counted as three
+    disjoint parts (in the stages; returned by one; in an objection suspending one), each an equality
+    seek on (policy, state, …) in an index, instead of one OR that reads every entry of the policy."""
+    parts = [
+        cases.c.state.in_(stages),
+        and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
+        and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)),
+    ]
+    if RETURNED in stages or OBJECTION in stages:  # not disjoint: the one OR, counted once
+        parts = [_in_stages(stages)]
+    counts = [select(func.count()).select_from(cases).where(and_(cases.c.policy_id == policy_id, part,
+                                                                case_condition(user))).scalar_subquery()
+              for part in parts]
+    total: Any = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return int(conn.execute(select(total)).scalar_one())
 
 
 def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
