@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"size": args.size, "machine": machine(), "seconds": round(total, 1),
                           "benchmark_seconds": timings, "figures": [f.to_json() for f in report.figures],
-                          "notes": report.notes}, ensure_ascii=False, indent=1))
+                          "notes": report.notes, "plans": report.plans}, ensure_ascii=False, indent=1))
     else:
         m = machine()
         print(f"zcflow benchmarks, size {args.size}: {m.get('cpus')} CPUs ({m.get('cpu')}), "
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         print(common.render_table(report, markdown=args.markdown))
         for note in report.notes:
             print(f"note: {note}")
+        if report.plans:
+            print("\nquery plans:" + ("\n```" if args.markdown else ""))
+            print("\n".join(report.plans) + ("\n```" if args.markdown else ""))
     missed = [f for f in report.figures if f.met is False]
     if missed and not args.json:
         print(f"{len(missed)} target(s) missed: " + "; ".join(f"{f.name} ({f.backend})" for f in missed))

@@ -92,6 +92,7 @@ class Report:
     size: Size
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # query plans, printed after the table
 
     def add(self, fig: Figure) -> Figure:
         self.figures.append(fig)

@@ -126,6 +126,27 @@ def _for_user(conn: Any, web: Any, who: str, user: Any, policy: Any) -> list[tup
     ]
 
 
+def plans_of(db: Any, conn: Any, fn: Callable[[], Any]) -> list[str]:
+    """The plan of every statement `fn` runs: EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(db, "before_cursor_execute", capture)
+    try:
+        fn()
+    finally:
+        event.remove(db, "before_cursor_execute", capture)
+    prefix = "EXPLAIN QUERY PLAN " if db.dialect.name == "sqlite" else "EXPLAIN "
+    lines: list[str] = []
+    for statement, parameters in seen:
+        lines += [str(row[-1]) for row in conn.exec_driver_sql(prefix + statement, parameters)]
+    return lines
+
+
 def _repo_queries(conn: Any, cutoff: Any, name: str, number: str) -> list[tuple[str, Callable[[], Any], bool]]:
     """zcflow's own dashboard queries (storage/repo.py); True: under the issue's 50 ms target."""
     return [
@@ -163,6 +184,8 @@ def run(report: Report, backends: list[Backend]) -> None:
                 fig = report.add(Figure(BENCH, name, b.name, n, ms, "ms"))
                 if targeted:
                     fig.target, fig.met = "≤ 50 ms", ms <= 50
+                if name.startswith("web "):
+                    report.plans += [f"{b.name} · {name}:", *("    " + line for line in plans_of(db, conn, fn))]
         report.notes.append(f"dashboard: {n:,} cases loaded into {b.name} in {load_s:.0f} s")
         db.dispose()
         b.drop(url)
