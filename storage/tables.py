@@ -76,7 +76,7 @@ class Case(SQLModel, table=True):
         # Counts per stage, and the cases a cutoff ends (a stage, or returned by it, or an objection
         # suspending it), answered from the index alone (migration 0002 widened ix_cases_policy_state).
         Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage"),
-        # A district department's counts, cutoffs ahead and drop-downs, from the index alone (0008).
+        # A district department's counts, cutoffs ahead and drop-downs, from the index alone (0009).
         Index("ix_cases_district_policy_stage", "district", "policy_id", "state", "return_stage", "notice_stage"),
         Index("ix_cases_policy_district", "policy_id", "district"),
         Index("ix_cases_employer", "employer"),
@@ -86,7 +86,7 @@ class Case(SQLModel, table=True):
             postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
             sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
         ),
-        # A round's open notices by close time (0008): the notices closing in a window, in order.
+        # A round's open notices by close time (0009): the notices closing in a window, in order.
         Index(
             "ix_cases_policy_open_notices",
             "policy_id",

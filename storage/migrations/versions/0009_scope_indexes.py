@@ -9,16 +9,16 @@ Issue 18, the admin UI at 1,000,000 cases (workflow/web/queries.py):
 - ix_cases_policy_open_notices (policy_id, notice_closes_at), partial over the notice states: the
   notices of one round closing in a window, in close order, read straight off the index.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
