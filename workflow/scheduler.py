@@ -101,6 +101,10 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
         hooks = deliver_webhooks(db, now, limit=DELIVERY_BATCH)  # the platforms' events (CONTRACT §11)
         if hooks.claimed:
             log.info("webhooks: %s", hooks.to_json())
+        from storage.idempotency import purge_expired
+
+        with db.begin() as conn:  # idempotency keys live 24 h (CONTRACT §11)
+            purge_expired(conn, now)
 
     tick_guard, delivery_guard = Backoff("tick"), Backoff("delivery")
 
