@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "transfer",
     "calendar_years",
     "webhooks",
+    "filings",
 )
 
 
