@@ -75,9 +75,11 @@ class Case(SQLModel, table=True):
         UniqueConstraint("active_key", name="uq_cases_active_key"),
         # Counts per stage, and the cases a cutoff ends (a stage, or returned by it, or an objection
         # suspending it), answered from the index alone (migration 0002 widened ix_cases_policy_state).
-        Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage"),
+        # 0010 appended the notice close time: the web's "due within N days" from the index alone.
+        Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage", "notice_closes_at"),
         # A district department's counts, cutoffs ahead and drop-downs, from the index alone (0009).
-        Index("ix_cases_district_policy_stage", "district", "policy_id", "state", "return_stage", "notice_stage"),
+        Index("ix_cases_district_policy_stage", "district", "policy_id", "state", "return_stage", "notice_stage",
+              "notice_closes_at"),
         Index("ix_cases_policy_district", "policy_id", "district"),
         Index("ix_cases_employer", "employer"),
         Index(
