@@ -163,3 +163,41 @@ def test_an_identical_year_moves_nothing(db: Engine, wf: Workflow) -> None:
     assert wf.case(case_id).notice_closes_at == midnight_after(dt.date(2027, 2, 17))
     with db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(calendar_years)).scalar_one() == 1
+
+
+def test_case_show_marks_a_deadline_counted_on_a_provisional_year(db: Engine, db_url: str, wf: Workflow,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tests.cli_support import zcflow
+
+    import_file(db, PROVISIONAL, at(2027, 1, 20))
+    case_id = open_notice(wf, 1, at(2027, 2, 16))
+    code, out, _ = zcflow(monkeypatch, capsys, "case", "show", str(case_id), "--database", db_url, "--json")
+    assert code == 0 and json.loads(out)["notice_closes_provisional"] is True
+    code, out, _ = zcflow(monkeypatch, capsys, "case", "show", str(case_id), "--database", db_url)
+    assert "暂定 provisional" in out
+    import_file(db, OFFICIAL, at(2027, 2, 17))
+    code, out, _ = zcflow(monkeypatch, capsys, "case", "show", str(case_id), "--database", db_url, "--json")
+    assert json.loads(out)["notice_closes_provisional"] is False
+
+
+def test_scheduler_warns_once_a_day_from_november_while_next_year_is_missing(
+        db: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    from workflow.scheduler import _warn_missing_year
+
+    warned: set[dt.date] = set()
+    with caplog.at_level("WARNING", logger="zcflow.scheduler"):
+        _warn_missing_year(db, at(2026, 10, 31, 23), warned)
+        assert not caplog.records
+        _warn_missing_year(db, at(2026, 11, 1, 0), warned)
+        _warn_missing_year(db, at(2026, 11, 1, 18), warned)
+        assert len(caplog.records) == 1
+        assert "2027" in caplog.records[0].getMessage()
+        assert "zcflow calendar import" in caplog.records[0].getMessage()
+        _warn_missing_year(db, at(2026, 11, 2, 9), warned)
+        assert len(caplog.records) == 2
+        import_file(db, PROVISIONAL, at(2026, 11, 2, 10))
+        _warn_missing_year(db, at(2026, 11, 3, 9), warned)
+        assert len(caplog.records) == 2

@@ -17,8 +17,9 @@ case has moved on, and nothing here touches it.
 
 from __future__ import annotations
 
+import calendar as monthly
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -232,3 +233,65 @@ def _recompute_reminders(conn: Connection, calendar_of: Callable[[Policy], Worki
                              payload=bindparam("b_payload", type_=JSON)), changes)
     done.reminders_moved = len(changes)
     done.reminders_added = repo.upsert_scheduled_events(conn, [r for k, r in wanted.items() if k not in stored])
+
+
+# ---- warnings ahead of time ------------------------------------------------------------------
+
+WARN_FROM_MONTH = 11  # the State Council publishes next year's schedule in November or December
+
+
+def missing_year(today: dt.date, cal: LayeredCalendar | None = None) -> int | None:
+    """The year whose schedule the product still lacks and soon needs: this year if unknown, and
+    from November 1 next year too (None when nothing is missing)."""
+    cal = cal or product_calendar()
+    if not cal.knows(today.year):
+        return today.year
+    if today.month >= WARN_FROM_MONTH and not cal.knows(today.year + 1):
+        return today.year + 1
+    return None
+
+
+def missing_year_message(year: int) -> str:
+    return (f"the working-day schedule for {year} is not known: notices and reminders that reach {year} are "
+            f"refused (unknown_year). Import the State Council's schedule with `zcflow calendar import FILE` "
+            "(a provisional one until it is published; README: 导入下一年度节假日安排)")
+
+
+# ---- what a year is, for the CLI and the web page ---------------------------------------------------
+
+def year_view(year: int, records: Mapping[int, Any]) -> dict[str, Any] | None:
+    """Where a year's schedule comes from and what it holds, or None when nobody knows it."""
+    record = records.get(year)
+    if record is not None:
+        data = CalendarYear.from_data(record.days)
+        origin = "imported"
+        extra = {"imported_at": record.imported_at.isoformat(), "imported_by": record.imported_by,
+                 "reason": record.reason, "replaces_package": package_year(year) is not None}
+    else:
+        found = package_year(year)
+        if found is None:
+            return None
+        data, origin, extra = found, "package", {}
+    return {"year": year, "origin": origin, "status": data.status, "source": data.source, **extra,
+            "holidays": [{"from": h.start.isoformat(), "to": h.end.isoformat(), "name": h.name}
+                         for h in data.holidays],
+            "workdays": [d.isoformat() for d in data.workdays], "_data": data}
+
+
+def month_weeks(data: CalendarYear, month: int) -> list[list[tuple[int, str] | None]]:
+    """A month as weeks (Monday first) of (day, kind) or None outside the month; kind is
+    "holiday" (放假), "makeup" (调休上班), "weekend" or "workday"."""
+    off, extra = data.days_off(), set(data.workdays)
+    weeks: list[list[tuple[int, str] | None]] = []
+    for week in monthly.Calendar(0).monthdayscalendar(data.year, month):
+        row: list[tuple[int, str] | None] = []
+        for d in week:
+            if d == 0:
+                row.append(None)
+                continue
+            day = dt.date(data.year, month, d)
+            kind = ("holiday" if day in off else "makeup" if day in extra
+                    else "weekend" if day.weekday() >= 5 else "workday")
+            row.append((d, kind))
+        weeks.append(row)
+    return weeks

@@ -24,7 +24,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
+from storage.calendar_years import sync_calendar
 from workflow import clock
+from workflow.calendar_import import missing_year, missing_year_message
 from workflow.deadlines import TickReport, next_due, tick
 
 log = logging.getLogger("zcflow.scheduler")
@@ -75,8 +77,11 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
     sched = scheduler_class(timezone=clock.SHANGHAI, job_defaults={
         "misfire_grace_time": None, "coalesce": True, "max_instances": 1})
 
+    warned: set[dt.date] = set()
+
     def run_tick() -> None:
         now = clock.now()
+        _warn_missing_year(db, now, warned)
         report = tick(db, now)
         if report.moved or report.reminders:
             log.info("tick %s: %d notices closed, expired %s, %d reminders", now.isoformat(),
@@ -120,6 +125,19 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
     sched.add_job(guarded_delivery, "interval", seconds=max(5, interval_seconds // 2), id="deliver",
                   next_run_time=wall_now)
     return sched
+
+
+def _warn_missing_year(db: Engine, now: dt.datetime, warned: set[dt.date]) -> None:
+    """Once a day, from November 1: log a warning while next year's schedule is missing."""
+    today = now.astimezone(clock.SHANGHAI).date()
+    if today in warned:
+        return
+    with db.connect() as conn:
+        cal = sync_calendar(conn)
+    year = missing_year(today, cal)
+    warned.add(today)
+    if year is not None:
+        log.warning("calendar: %s", missing_year_message(year))
 
 
 def run(db: Engine, interval_seconds: int = 60) -> None:

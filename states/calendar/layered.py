@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from .base import UnknownYearError, WorkingDayCalendar, _require_date
 from .chinese import ChineseCalendar
+from .timeutil import local_date
 from .years import CalendarYear
 
 __all__ = ["LayeredCalendar", "OverlayCalendar"]
@@ -64,6 +65,13 @@ class LayeredCalendar(WorkingDayCalendar):
         provisional until the official year replaces it)."""
         provisional = self.provisional_years()
         return any(y in provisional for y in range(first.year, last.year + 1))
+
+    def provisional_notice(self, opened_at: dt.datetime | None, closes_at: dt.datetime | None) -> bool:
+        """Whether a notice opened at `opened_at` and closing at `closes_at` (end of its last day) was
+        counted over a provisional year: it is shown as provisional until the official year comes."""
+        if opened_at is None or closes_at is None:
+            return False
+        return self.is_provisional_span(local_date(opened_at), local_date(closes_at) - dt.timedelta(days=1))
 
     # ---- the answer ----------------------------------------------------------------------------
     def is_working_day(self, day: dt.date) -> bool:

@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from states.text import clip
+from workflow.calendar_import import year_view
 from workflow.cli.base import (
     DbOpt,
     JsonOpt,
@@ -82,27 +83,6 @@ def _year_or_fail(value: str) -> int:
     if not value.isdigit() or not 1900 <= int(value) <= 2200:
         raise UsageProblem(f"YEAR: {clip(value)} is not a year (1900–2200)")
     return int(value)
-
-
-def year_view(year: int, records: dict[int, Any]) -> dict[str, Any] | None:
-    """Where a year's schedule comes from and what it holds, or None when nobody knows it."""
-    from states.calendar import CalendarYear, package_year
-
-    record = records.get(year)
-    if record is not None:
-        data = CalendarYear.from_data(record.days)
-        origin = "imported"
-        extra = {"imported_at": record.imported_at.isoformat(), "imported_by": record.imported_by,
-                 "reason": record.reason, "replaces_package": package_year(year) is not None}
-    else:
-        found = package_year(year)
-        if found is None:
-            return None
-        data, origin, extra = found, "package", {}
-    return {"year": year, "origin": origin, "status": data.status, "source": data.source, **extra,
-            "holidays": [{"from": h.start.isoformat(), "to": h.end.isoformat(), "name": h.name}
-                         for h in data.holidays],
-            "workdays": [d.isoformat() for d in data.workdays], "_data": data}
 
 
 def month_grid(data: Any, month: int) -> list[str]:

@@ -110,19 +110,25 @@ def case_show(
     as_json: JsonOpt = False,
 ) -> None:
     """A case's state, eligibility result, history and what each role may do now."""
+    from states.calendar import product_calendar
     from storage import repo
     from workflow.clock import now
     from workflow.engine import Actor
 
     actor = Actor.parse(role) if role is not None else None
     wf = open_workflow(database)
-    case = wf.case(case_id)
-    with wf.db.connect() as conn:
-        hist = repo.case_history(conn, case_id)
-    by_role = wf.allowed_by_role(case_id, max(now(), case.updated_at))
+    try:
+        case = wf.case(case_id)
+        with wf.db.connect() as conn:
+            hist = repo.case_history(conn, case_id)
+        by_role = wf.allowed_by_role(case_id, max(now(), case.updated_at))
+    finally:
+        wf.db.dispose()
     if actor is not None:
         by_role = {actor.role.value: by_role.get(actor.role.value, [])}
     allowed = sorted({a for actions in by_role.values() for a in actions})
+    # open_workflow synced the product calendar from the database
+    provisional = product_calendar().provisional_notice(case.notice_opened_at, case.notice_closes_at)
     if as_json:
         emit_json({
             "case": case.id, "policy": case.policy_id, "state": case.state, "version": case.version,
@@ -130,6 +136,7 @@ def case_show(
             "level": case.level, "title": case.title, "committee": case.committee,
             "eligibility": case.eligibility or None,
             "notice_closes_at": case.notice_closes_at.isoformat() if case.notice_closes_at else None,
+            "notice_closes_provisional": provisional,
             "allowed_actions": allowed, "allowed_by_role": by_role,
             "history": [{"seq": h.seq, "at": h.at.isoformat(), "from": h.from_state or None, "to": h.to_state,
                          "action": h.action, "actor": h.actor_role, "actor_id": h.actor_id,
@@ -144,7 +151,9 @@ def case_show(
                   f"{e.get('full_years')} full years to {e.get('reference_date')}; committee {e.get('committee')}"
                   + (f"; rule {e['rule']}" if e.get("rule") else ""))
     if case.notice_closes_at:
-        out.print(f"notice closes: {shanghai_minute(case.notice_closes_at)} (Asia/Shanghai)")
+        out.print(f"notice closes: {shanghai_minute(case.notice_closes_at)} (Asia/Shanghai)"
+                  + (" — 暂定 provisional: counted on a provisional calendar year; it moves if the official "
+                     "schedule differs" if provisional else ""))
     table = Table("#", "at (Asia/Shanghai)", "from", "to", "action", "who", "reason", title="history")
     for h in hist:
         who = h.actor_role + (f" {h.actor_id}" if h.actor_id else "")

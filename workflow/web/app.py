@@ -28,7 +28,7 @@ from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
-from workflow.web import accounts, api, filings_page, incidents, pages, status_page
+from workflow.web import accounts, api, calendar_pages, filings_page, incidents, pages, status_page
 from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
@@ -166,6 +166,7 @@ def create_app(db: Engine, *, secret: str | None = None,
     app.include_router(incidents.router)
     app.include_router(status_page.router)
     app.include_router(filings_page.router)
+    app.include_router(calendar_pages.router)
 
     def docs_reader(request: Request) -> None:
         """Anyone when published; else a logged-in browser or a valid bearer token."""

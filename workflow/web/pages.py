@@ -24,7 +24,7 @@ from states.policy import get_policy, policies
 from states.vocabulary import ALL_STATES, REASON_REQUIRED, STAGE_KINDS
 from workflow.clock import SHANGHAI
 from workflow.errors import InvalidInput, NotFound, WorkflowError
-from workflow.web import csrf, service
+from workflow.web import calendar_pages, csrf, service
 from workflow.web.auth import SESSION_COOKIE, PageUser, session_user
 from workflow.web.labels import label
 from workflow.web.login import TooManyAttempts, attempt_async, client_address
@@ -156,7 +156,7 @@ def dashboard(request: Request, user: PageUser, policy: str | None = None) -> Re
     return render(request, "dashboard.html", {
         "nav": "dashboard", "policies": visible, "per_policy": per_policy, "policy": p, "bars": bars,
         "total": sum(counts.values()), "risks": risks, "closing": closing, "expired": expired,
-        "week_start": week_start,
+        "week_start": week_start, "calendar_missing": calendar_pages.calendar_banner(ctx),
         # The case-list link of each cutoff: cases due within the days until it (rounded up).
         "due_days": {r.cutoff.name: math.ceil((r.due_at - now).total_seconds() / 86400) for r in risks},
     }, user=user)

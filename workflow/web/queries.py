@@ -12,7 +12,7 @@ from sqlalchemy import Row, and_, func, or_, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from states.calendar import end_of_day
+from states.calendar import end_of_day, product_calendar
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
 from storage.repo import cases, history
@@ -195,6 +195,7 @@ class DueTime:
     label: str
     at: dt.datetime
     source: str | None = None
+    provisional: bool = False  # counted on a provisional calendar year (CONTRACT §10)
 
 
 def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
@@ -202,7 +203,8 @@ def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
     out: list[DueTime] = []
     if case.notice_closes_at is not None and case.state in (*NOTICE_STATES, OBJECTION):
         out.append(DueTime("notice", "公示期满（原定）" if case.state == OBJECTION else "公示期满",
-                           case.notice_closes_at))
+                           case.notice_closes_at, provisional=product_calendar().provisional_notice(
+                               case.notice_opened_at, case.notice_closes_at)))
     policy = get_policy(case.policy_id, case.policy_version)
     stage = stage_of(case)
     for cutoff in sorted(policy.cutoffs, key=lambda c: c.date):

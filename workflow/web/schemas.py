@@ -163,6 +163,8 @@ class DueOut(BaseModel):
     label: str
     at: dt.datetime
     source: str | None
+    provisional: bool = Field(False, description="counted on a provisional calendar year; may move when "
+                                                  "the official schedule is imported (CONTRACT §10)")
 
 
 class ActionOut(BaseModel):
@@ -207,7 +209,8 @@ class CaseDetail(CaseSummary):
                                            recipient_role=n.recipient_role, status=n.status,
                                            created_at=local(n.created_at), sent_at=local(n.sent_at))
                            for n in v.notifications],
-            due=[DueOut(kind=d.kind, label=d.label, at=local(d.at), source=d.source) for d in v.due],
+            due=[DueOut(kind=d.kind, label=d.label, at=local(d.at), source=d.source,
+                        provisional=d.provisional) for d in v.due],
             actions=[ActionOut.of(a) for a in v.actions], can_object=v.can_object,
         )
 

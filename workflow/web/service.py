@@ -29,6 +29,7 @@ from states.vocabulary import (
     Role,
 )
 from storage import repo
+from storage.calendar_years import sync_calendar
 from workflow.engine import Actor, Transition, Workflow, token_of
 from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, WorkflowError
 from workflow.web.auth import Signer
@@ -186,6 +187,7 @@ def case_view(ctx: WebContext, user: WebUser, case_id: int) -> CaseView:
     now = ctx.clock()
     case = load_visible(ctx, user, case_id)
     with ctx.db.connect() as conn:
+        sync_calendar(conn)  # a due time counted on a provisional year is marked so
         hist = repo.case_history(conn, case_id)
         notes = repo.case_notifications(conn, case_id)
     return CaseView(case, hist, notes, pending_due(case, now), actions_for(user, case, now),
