@@ -201,3 +201,23 @@ def test_scheduler_warns_once_a_day_from_november_while_next_year_is_missing(
         import_file(db, PROVISIONAL, at(2026, 11, 2, 10))
         _warn_missing_year(db, at(2026, 11, 3, 9), warned)
         assert len(caplog.records) == 2
+
+
+def test_a_scenario_imports_its_calendar_files(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.cli_support import zcflow
+
+    scenario = DATA / "scenario-across-made-up-2027.yaml"
+    code, out, err = zcflow(monkeypatch, capsys, "simulate", str(scenario), "--database", db_url, "--json")
+    assert code == 0, (out, err)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(scenario.read_text(encoding="utf-8").replace("[made-up-2027.yaml]", "[missing-2027.yaml]"),
+                      encoding="utf-8")
+    code, _, err = zcflow(monkeypatch, capsys, "simulate", str(broken), "--database", db_url)
+    assert code == 2 and "calendar_files[0] (line 8)" in err and "missing-2027.yaml" in err, err
+    bad = tmp_path / "made-up-2027.yaml"
+    bad.write_text(OFFICIAL.read_text(encoding="utf-8").replace("2027-02-13, ", "2027-02-15, "), encoding="utf-8")
+    elsewhere = tmp_path / "scenario.yaml"
+    elsewhere.write_text(scenario.read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = zcflow(monkeypatch, capsys, "simulate", str(elsewhere), "--database", db_url)
+    assert code == 2 and "line 13" in err and "Monday" in err, err

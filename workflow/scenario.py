@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from states.applicant import ApplicantFiling
+from states.calendar import CalendarFileError, parse_year_file
 from states.policy import policies
 from states.text import clip
 from states.vocabulary import ACTIONS, ALL_STATES, Role
@@ -154,6 +155,14 @@ class Scenario(Strict):
     applicants: list[Applicant]
     steps: list[Step] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
+    # Working-day schedules imported at `start` (CONTRACT §10), paths relative to the scenario file;
+    # parse_scenario reads and checks them into `calendars` as (path, text).
+    calendar_files: list[str] = Field(default_factory=list)
+    _calendars: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def calendars(self) -> list[tuple[str, str]]:
+        return self._calendars
 
     _start = field_validator("start", "end")(_aware)
 
@@ -256,7 +265,8 @@ def _too_deep(text: str) -> str | None:
 
 
 def parse_scenario(text: str, base: Path | None = None) -> Scenario:
-    """Parse and validate a scenario; raise ScenarioError listing every problem found.
+    """Parse and validate a scenario; raise ScenarioError listing every problem found. `base` is the
+    folder the scenario's files (`policy_file`, amendments, `calendar_files`) are relative to.
 
     The YAML is read in one streaming pass (workflow/yaml_stream.py): no node tree and no line for
     every value is kept for a file of a million values; a problem's line is looked up afterwards."""
@@ -287,7 +297,8 @@ def parse_scenario(text: str, base: Path | None = None) -> Scenario:
     if files.policy_id is not None:
         scenario = scenario.model_copy(update={"policy": files.policy_id})
     scenario.files.update(files.texts)
-    problems = duplicates + _located(text, _semantic_problems(scenario, files.policy_id))
+    problems = duplicates + _located(text, _semantic_problems(scenario, files.policy_id)
+                                               + _read_calendars(scenario, base))
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -332,6 +343,24 @@ def _policy_files(s: Scenario, base: Path | None) -> _Files:
         elif (found.policy_id or s.policy) and policy.id != (found.policy_id or s.policy):
             found.problems.append((path, f"{name} is policy {policy.id!r}, not the scenario's"))
     return found
+
+
+def _read_calendars(s: Scenario, base: Path | None) -> list[tuple[FieldPath, str]]:
+    problems: list[tuple[FieldPath, str]] = []
+    for i, name in enumerate(s.calendar_files):
+        path = (base or Path.cwd()) / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append((("calendar_files", i), f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"))
+            continue
+        try:
+            parse_year_file(text, name)
+        except CalendarFileError as exc:
+            problems.append((("calendar_files", i), str(exc)))
+            continue
+        s.calendars.append((name, text))
+    return problems
 
 
 def _semantic_problems(s: Scenario, own: str | None = None) -> list[tuple[FieldPath, str]]:

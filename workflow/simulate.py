@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from storage import repo
 from storage.db import open_database
 from storage.migrate import upgrade
+from workflow.calendar_import import import_calendar_year
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, next_due, tick
 from workflow.engine import Actor, Workflow
@@ -81,6 +82,8 @@ class Simulation:
     def run(self) -> SimulationResult:
         s = self.s
         upgrade(self.db)
+        for name, text in s.calendars:  # the scenario's own calendar years, before any due time
+            import_calendar_year(self.db, text, name=name, at=s.start, actor="scenario")
         if s.policy_file is not None:  # the round's own file, imported as version 1 (CONTRACT §9)
             self.import_file(s.policy_file, s.start, None, None, False)
         used = sorted({s.policy_of(a.key) for a in s.applicants} | {s.policy})
