@@ -17,14 +17,14 @@ SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 
 
 def test_there_is_a_scenario_for_every_policy() -> None:
-    policies = {parse_scenario(p.read_text(encoding="utf-8")).policy for p in SCENARIOS}
+    policies = {parse_scenario(p.read_text(encoding="utf-8"), p.parent).policy for p in SCENARIOS}
     assert policies == {"hz-recognition-2025h1", "yh-recognition-2024", "lp-assessment-2022",
                         "hz-recognition-2022", "wx-recognition-2022"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_shipped_scenario_passes(path: Path, db_url: str) -> None:
-    result = simulate(parse_scenario(path.read_text(encoding="utf-8")), db_url)
+    result = simulate(parse_scenario(path.read_text(encoding="utf-8"), path.parent), db_url)
     assert result.failures == []
     assert result.ok
 
@@ -83,7 +83,7 @@ def test_invalid_files_exit_2_naming_field_or_line(tmp_path: Path, name: str, ch
     path = tmp_path / "bad.yaml"
     path.write_text(BASE.replace(change[0], change[1], 1), encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
-        parse_scenario(path.read_text(encoding="utf-8"))
+        parse_scenario(path.read_text(encoding="utf-8"), path.parent)
     assert any(message in p for p in info.value.problems), info.value.problems
     run = zcflow("simulate", str(path))
     assert run.returncode == 2
@@ -104,7 +104,7 @@ def test_every_template_is_asserted_by_a_shipped_scenario() -> None:
     """Issue 8: the scenarios assert, with `notified:`, that each CONTRACT §3 template goes out."""
     from workflow.scenario import TEMPLATES
 
-    asserted = {e.notified for p in SCENARIOS for e in parse_scenario(p.read_text(encoding="utf-8")).expect
+    asserted = {e.notified for p in SCENARIOS for e in parse_scenario(p.read_text(encoding="utf-8"), p.parent).expect
                 if e.notified}
     # Beyond §3: `amended` comes from a policy amendment (tests/data/scenarios/extension.yaml asserts
     # it, tests/test_rounds__scenarios.py runs it), `deadline_changed` from a calendar import.

@@ -124,6 +124,16 @@ class Expectation(Strict):
         return self
 
 
+class CalendarFile(Strict):
+    """A calendar year imported at an instant of the run (e.g. the official year replacing a
+    provisional one); a plain path is imported at `start`."""
+
+    file: str
+    at: dt.datetime
+
+    _at = field_validator("at")(_aware)
+
+
 class Applicant(BaseModel):
     """A scenario applicant: a handle (`key`), optionally another `policy`, and the §5 filing."""
 
@@ -157,11 +167,12 @@ class Scenario(Strict):
     expect: list[Expectation] = Field(default_factory=list)
     # Working-day schedules imported at `start` (CONTRACT §10), paths relative to the scenario file;
     # parse_scenario reads and checks them into `calendars` as (path, text).
-    calendar_files: list[str] = Field(default_factory=list)
-    _calendars: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+    calendar_files: list[str | CalendarFile] = Field(default_factory=list)
+    _calendars: list[tuple[str, str, dt.datetime | None]] = PrivateAttr(default_factory=list)
 
     @property
-    def calendars(self) -> list[tuple[str, str]]:
+    def calendars(self) -> list[tuple[str, str, dt.datetime | None]]:
+        """(path, text, when: None for `start`) of each calendar file, in file order."""
         return self._calendars
 
     _start = field_validator("start", "end")(_aware)
@@ -347,19 +358,23 @@ def _policy_files(s: Scenario, base: Path | None) -> _Files:
 
 def _read_calendars(s: Scenario, base: Path | None) -> list[tuple[FieldPath, str]]:
     problems: list[tuple[FieldPath, str]] = []
-    for i, name in enumerate(s.calendar_files):
+    for i, item in enumerate(s.calendar_files):
+        name, at = (item, None) if isinstance(item, str) else (item.file, item.at)
+        where: FieldPath = ("calendar_files", i) if isinstance(item, str) else ("calendar_files", i, "file")
+        if at is not None and not (s.start <= at <= s.end):
+            problems.append((("calendar_files", i, "at"), f"{at.isoformat()} is outside start..end"))
         path = (base or Path.cwd()) / name
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append((("calendar_files", i), f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"))
+            problems.append((where, f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"))
             continue
         try:
             parse_year_file(text, name)
         except CalendarFileError as exc:
-            problems.append((("calendar_files", i), str(exc)))
+            problems.append((where, str(exc)))
             continue
-        s.calendars.append((name, text))
+        s.calendars.append((name, text, at))
     return problems
 
 

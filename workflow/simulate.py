@@ -82,8 +82,9 @@ class Simulation:
     def run(self) -> SimulationResult:
         s = self.s
         upgrade(self.db)
-        for name, text in s.calendars:  # the scenario's own calendar years, before any due time
-            import_calendar_year(self.db, text, name=name, at=s.start, actor="scenario")
+        for name, text, when in s.calendars:  # the scenario's own calendar years, before any due time
+            if when is None:
+                import_calendar_year(self.db, text, name=name, at=s.start, actor="scenario")
         if s.policy_file is not None:  # the round's own file, imported as version 1 (CONTRACT §9)
             self.import_file(s.policy_file, s.start, None, None, False)
         used = sorted({s.policy_of(a.key) for a in s.applicants} | {s.policy})
@@ -96,14 +97,19 @@ class Simulation:
             self.ids[key], self.keys[case_id] = case_id, key
         s.forget_filings()  # validated and stored: a round's worth of them need not stay in memory
         # Steps before expectations at one instant: an expectation sees the step applied.
-        agenda: list[tuple[dt.datetime, int, int, Step | Expectation | Amendment]] = []
+        # A calendar import at an instant comes first, then amendments, then steps.
+        agenda: list[tuple[dt.datetime, int, int, Step | Expectation | Amendment | tuple[str, str]]] = []
+        agenda += [(when, -1, i, (name, text)) for i, (name, text, when) in enumerate(s.calendars) if when]
         # amendments before steps at one instant
         agenda += [(a.at, 0, i - len(s.amendments), a) for i, a in enumerate(s.amendments)]
         agenda += [(st.at, 0, i, st) for i, st in enumerate(s.steps)]
         agenda += [(e.at, 1, i, e) for i, e in enumerate(s.expect) if e.at is not None]
         for at, _kind, index, item in sorted(agenda, key=lambda x: (x[0], x[1], x[2])):
             self.advance(at)
-            if isinstance(item, Amendment):
+            if isinstance(item, tuple):
+                import_calendar_year(self.db, item[1], name=item[0], at=at, actor="scenario")
+                self.due = next_due(self.db)  # closes may have moved earlier
+            elif isinstance(item, Amendment):
                 self.import_file(item.file, item.at, item.document, item.reason, item.reinstate)
             elif isinstance(item, Step):
                 self.apply_step(index, item)
