@@ -165,13 +165,15 @@ def recompute_deadlines(conn: Connection, calendar_of: Callable[[Policy], Workin
     done = Recomputed()
     day = _local_day(conn, cases.c.notice_opened_at).label("opened_day")
     groups = conn.execute(
-        select(cases.c.policy_id, cases.c.notice_stage, day, cases.c.notice_closes_at, func.count())
+        select(cases.c.policy_id, cases.c.policy_version, cases.c.notice_stage, day, cases.c.notice_closes_at,
+               func.count())
         .where(and_(_pending_notice(), cases.c.notice_opened_at.isnot(None), cases.c.notice_stage.isnot(None)))
-        .group_by(cases.c.policy_id, cases.c.notice_stage, day, cases.c.notice_closes_at)).all()
+        .group_by(cases.c.policy_id, cases.c.policy_version, cases.c.notice_stage, day,
+                  cases.c.notice_closes_at)).all()
     moves: list[dict[str, Any]] = []
-    for policy_id, stage, opened, old, count in groups:
+    for policy_id, version, stage, opened, old, count in groups:
         try:
-            policy = get_policy(policy_id)
+            policy = get_policy(policy_id, version)  # the version the case runs under
             notice = policy.notices[stage]
         except KeyError:
             continue
@@ -187,7 +189,7 @@ def recompute_deadlines(conn: Connection, calendar_of: Callable[[Policy], Workin
         start = dt.datetime(opened_day.year, opened_day.month, opened_day.day, tzinfo=SHANGHAI)
         is_provisional = any(y in provisional for y in range(opened_day.year, last.year + 1))
         moves.append({
-            "b_policy": policy_id, "b_stage": stage, "b_old": old, "b_new": new,
+            "b_policy": policy_id, "b_version": version, "b_stage": stage, "b_old": old, "b_new": new,
             "b_from": start, "b_to": start + dt.timedelta(days=1),
             "b_ctx": {"kind": "notice_close", "stage": stage, "year": year,
                       "old_closes_at": old.astimezone(SHANGHAI).isoformat() if old is not None else None,
@@ -197,6 +199,7 @@ def recompute_deadlines(conn: Connection, calendar_of: Callable[[Policy], Workin
     if moves:
         aware = AwareDateTime()
         cond = and_(_pending_notice(), cases.c.policy_id == bindparam("b_policy"),
+                    cases.c.policy_version == bindparam("b_version"),
                     cases.c.notice_stage == bindparam("b_stage"),
                     cases.c.notice_closes_at == bindparam("b_old", type_=aware),
                     cases.c.notice_opened_at >= bindparam("b_from", type_=aware),
