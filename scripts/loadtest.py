@@ -239,7 +239,9 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
         startup = 25.0  # seconds allowed for the processes to come up; their clocks then read NOW
         load_at = time.monotonic() + startup
         env = {**os.environ, "ZCFLOW_SECRET_KEY": secrets.token_hex(32),
-               "ZCFLOW_NOW": (NOW - dt.timedelta(seconds=startup)).isoformat(), "ZCFLOW_OUTBOX_DIR": tmp.name}
+               "ZCFLOW_NOW": (NOW - dt.timedelta(seconds=startup)).isoformat(),
+               # One shifted clock for every process, however far apart they start.
+               "ZCFLOW_NOW_SINCE": str(time.time()), "ZCFLOW_OUTBOX_DIR": tmp.name}
         env.pop("CI", None)
         ports = [free_port(), free_port()]
         logs = [Path(tmp.name) / name for name in ("serve0.log", "serve1.log", "scheduler0.log", "scheduler1.log")]

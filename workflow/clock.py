@@ -51,7 +51,20 @@ def local(t: dt.datetime) -> dt.datetime:
     return require_aware(t).astimezone(SHANGHAI)
 
 
-# ZCFLOW_NOW shifts the clock of every zcflow process started with it (the demo sets it for its
-# children, and an operator can rehearse a round), e.g. ZCFLOW_NOW=2025-04-10T10:00:00+08:00.
-if os.environ.get("ZCFLOW_NOW"):
-    set_now(dt.datetime.fromisoformat(os.environ["ZCFLOW_NOW"]))
+def set_now_from_env(environ: dict[str, str] | os._Environ[str]) -> None:
+    """ZCFLOW_NOW shifts the clock of every zcflow process started with it (the demo sets it for its
+    children, and an operator can rehearse a round), e.g. ZCFLOW_NOW=2025-04-10T10:00:00+08:00.
+    Alone, the clock reads that time when the process starts. With ZCFLOW_NOW_SINCE (a Unix time)
+    it read that time at that real instant, so processes started one after another share one
+    shifted clock instead of each running a few seconds behind the one started before it."""
+    shifted_to = environ.get("ZCFLOW_NOW")
+    if not shifted_to:
+        return
+    t = require_aware(dt.datetime.fromisoformat(shifted_to), "ZCFLOW_NOW")
+    since = environ.get("ZCFLOW_NOW_SINCE")
+    if since:
+        t += _real_now() - dt.datetime.fromtimestamp(float(since), dt.UTC)
+    set_now(t)
+
+
+set_now_from_env(os.environ)

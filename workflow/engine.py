@@ -272,8 +272,13 @@ class Workflow:
 
     # ---- moving --------------------------------------------------------------------------
     def fire(self, case_id: int, action: str, actor: Actor, now: dt.datetime,
-             reason: str | None = None, *, conn: Connection | None = None) -> Transition:
-        """Take `action` on the case, in a transaction of its own or, with `conn`, inside the caller's."""
+             reason: str | None = None, *, conn: Connection | None = None,
+             skew: dt.timedelta = dt.timedelta(0)) -> Transition:
+        """Take `action` on the case, in a transaction of its own or, with `conn`, inside the caller's.
+
+        `skew`: how far the caller's clock may lag the one that recorded the case's last event. A web
+        server acting "now" runs on its own clock, a few milliseconds off its peers': a `now` that
+        little before the last event is that event's instant, not a backdated action."""
         require_aware(now, "now")
         if action not in ACTIONS:
             raise InvalidInput(f"action: unknown action {clip(action)}; actions: {', '.join(ACTIONS)}",
@@ -292,7 +297,7 @@ class Workflow:
                 # Inside the caller's transaction (an idempotent request): one attempt, and a refusal
                 # after time moved the case rolls those moves back with it (tick records them later).
                 try:
-                    outcome = self._fire(conn, case_id, action, actor, now, reason)
+                    outcome = self._fire(conn, case_id, action, actor, now, reason, skew)
                 except _Overtaken:
                     raise Conflict(f"case {case_id} is being changed by others; reload and try again",
                                    case=case_id) from None
@@ -302,7 +307,7 @@ class Workflow:
             for _attempt in range(_CATCH_UP_ATTEMPTS):
                 try:
                     with self.db.begin() as own:
-                        outcome = self._fire(own, case_id, action, actor, now, reason)
+                        outcome = self._fire(own, case_id, action, actor, now, reason, skew)
                 except _Overtaken:
                     continue
                 if isinstance(outcome, WorkflowError):
@@ -321,13 +326,15 @@ class Workflow:
             raise
 
     def _fire(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
-              reason: str | None) -> Transition | WorkflowError:
+              reason: str | None, skew: dt.timedelta = dt.timedelta(0)) -> Transition | WorkflowError:
         """One attempt, in `conn`'s transaction. Returns the move made, or the refusal to raise once
         the moves time made are committed. Raises (rolling back) otherwise: `_Overtaken` when another
         writer moved the case first while those were being recorded (the caller tries again)."""
         case, hooked = repo.load_case_for_move(conn, case_id)
         if case is None:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
+        if now < case.updated_at and case.updated_at - now <= skew:
+            now = case.updated_at
         if now < case.updated_at:  # updated_at is the time of the case's last history row
             raise InvalidInput(f"at: {now.isoformat()} is before case {case_id}'s last recorded event "
                                f"({case.updated_at.isoformat()}); a history never runs backwards",

@@ -37,6 +37,9 @@ from workflow.web.queries import DueTime, pending_due, visible_case
 from workflow.web.scope import WebUser
 
 MAX_BULK = 500
+# Servers act at their own clock's "now"; clocks of several servers differ by a few milliseconds
+# (NTP keeps them well inside this). An action that far behind a peer's last move is not backdated.
+SERVER_CLOCK_SKEW = dt.timedelta(seconds=2)
 MAX_REASON = 2000
 
 
@@ -120,7 +123,8 @@ def act(ctx: WebContext, user: WebUser, case_id: int, action: str, reason: str |
     if expected_version is not None and case.version != expected_version:
         raise Conflict(f"case {case_id} is at version {case.version}, not {expected_version}: it was changed "
                        "since you loaded it; reload and try again", case=case_id, version=case.version)
-    return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason, conn=conn)
+    return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason, conn=conn,
+                       skew=SERVER_CLOCK_SKEW)
 
 
 def record_objection(ctx: WebContext, user: WebUser, case_id: int, reason: str | None,
@@ -133,7 +137,7 @@ def record_objection(ctx: WebContext, user: WebUser, case_id: int, reason: str |
         raise InvalidInput("reason: an objection needs a reason", field="reason")
     load_visible(ctx, user, case_id)
     actor_id = f"{objector or '匿名'}（{user.username}录入）"[:100]
-    return ctx.wf.fire(case_id, "object", Actor(Role.public, actor_id), ctx.clock(), reason)
+    return ctx.wf.fire(case_id, "object", Actor(Role.public, actor_id), ctx.clock(), reason, skew=SERVER_CLOCK_SKEW)
 
 
 @dataclass
