@@ -8,6 +8,7 @@ file needs nothing beside it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,26 @@ def starting_file(text: str, new_id: str, from_label: str, directory: Path | Non
         cat = directory / "catalogues" / f"{old_id}.yaml"
         if cat.exists():
             out += "\n" + _dump("catalogue", _raw_file(cat))
+    return out
+
+
+def _replacement(date: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return match.group(1) + date
+
+    return replace
+
+
+def move_cutoffs(text: str, dates: dict[str, str]) -> str:
+    """The file with each named cutoff's `date:` replaced (the 延期 form): the rest of the text, comments
+    included, stays as it was. A name the file has no cutoff of is an error naming it."""
+    out = text
+    for name, new in dates.items():
+        pattern = re.compile(rf"(^\s*-\s*name:\s*{re.escape(name)}\s*\n(?:[ \t]+(?!-).*\n)*?[ \t]+date:\s*)\S+",
+                             re.M)
+        out, n = pattern.subn(_replacement(new), out, count=1)
+        if n != 1:
+            raise PolicyError("(form)", "cutoff", f"the file has no cutoff named {name!r} written in block form")
     return out
 
 

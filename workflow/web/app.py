@@ -28,7 +28,7 @@ from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
-from workflow.web import accounts, api, calendar_pages, filings_page, incidents, pages, status_page
+from workflow.web import accounts, api, calendar_pages, filings_page, incidents, pages, rounds, status_page
 from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
@@ -161,6 +161,8 @@ def create_app(db: Engine, *, secret: str | None = None,
     app.state.jinja = make_env()
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(rounds.api)
+    app.include_router(rounds.pages)
     app.include_router(pages.router)
     app.include_router(accounts.router)
     app.include_router(incidents.router)
