@@ -109,7 +109,11 @@ def test_extension_moves_cases_notifies_and_lets_the_extra_week_count(round_db: 
     """Seed 001 §二.2's employer cutoff (04-14) extended by a week: the cases in employer review move to
     version 2 with an `amend` row naming the document; applicant and employer are told; the old
     cutoff passes without expiring them and an approval on 04-16 goes through."""
+    from storage.webhooks import add_webhook, webhook_events
+
     db, wf = round_db.db, round_db
+    with db.begin() as conn:  # a platform listening to this round (CONTRACT §11)
+        add_webhook(conn, "https://platform.example/hook", "s3cret-s3cret", [PID], at(3, 1))
     waiting, approved = file_cases(wf, 3), file_cases(wf, 1, first_serial=10)[0]
     wf.fire(approved, "employer_approve", Actor(Role.employer), at(3, 21))
     tick(db, at(3, 29))  # its notice closes 03-28: management review, whose cutoff does not move
@@ -127,6 +131,10 @@ def test_extension_moves_cases_notifies_and_lets_the_extra_week_count(round_db: 
         sent = conn.execute(select(repo.notifications.c.case_id, repo.notifications.c.recipient_role).where(
             repo.notifications.c.template == "amended")).all()
     assert sorted(sent) == sorted([(c, r) for c in waiting for r in ("applicant", "employer")])
+    with db.connect() as conn:
+        events = conn.execute(select(webhook_events.c.case_id, webhook_events.c.action).where(
+            webhook_events.c.action == "amend")).all()
+    assert sorted(c for c, _ in events) == sorted([*waiting, approved])
     report = deliver(db, at(4, 10, 11), transports=memory_transports())
     assert not report.failed and not report.errors
     tick(db, at(4, 15, 1))

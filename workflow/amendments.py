@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from states.calendar import UnknownYearError, end_of_day, local_date, notice_close
 from states.policy import Policy, parse_policy, registry
 from states.vocabulary import ENDED_STATES, EXPIRED, OBJECTION, RETURNED, STAGE_KINDS, Role
-from storage import policy_store, repo
+from storage import policy_store, repo, webhooks
 from storage.audit import record_audit
 from storage.calendar_years import sync_calendar
 from storage.tables import AwareDateTime
@@ -272,6 +272,12 @@ def _amend(conn: Connection, old: Policy, new: Policy, impact: Impact, *, at: dt
         ["case_id", "seq", "at", "actor_role", "actor_id", "action", "from_state", "to_state", "reason"],
         select(cases.c.id, cases.c.version + 1, literal(at, AwareDateTime()), literal(actor_role),
                literal(actor_id), literal("amend"), cases.c.state, new_state, literal(text_reason)).where(open_cases)))
+    # 1b. webhook events (CONTRACT §11): one per case and receiver, a statement per state.
+    at_value = literal(at, AwareDateTime())
+    for state in sorted({g[0] for g in groups}):
+        webhooks.insert_for_batch(conn, and_(open_cases, cases.c.state == state), seq=cases.c.version + 1,
+                                  action="amend", from_state=cases.c.state, to_state=mapping.get(state, state),
+                                  at=at_value)
     # 2. the outbox: applicants and employers whose deadline moved.
     if moved_stages:
         impact.notified = _notify(conn, and_(open_cases, eff.in_(moved_stages)), ctx, at)
@@ -386,6 +392,10 @@ def _reinstate(conn: Connection, policy: Policy, rows: list[dict[str, Any]], at:
         "action": "reinstate", "from_state": EXPIRED, "to_state": r["stage"], "reason": reason} for r in rows])
     ids = [r["id"] for r in rows]
     _notify(conn, cases.c.id.in_(ids), {**ctx, "reinstated": True}, at)
+    for stage, stage_ids in by_stage.items():
+        webhooks.insert_for_batch(conn, and_(cases.c.id.in_(stage_ids), cases.c.state == EXPIRED),
+                                  seq=cases.c.version + 1, action="reinstate", from_state=cases.c.state,
+                                  to_state=stage, at=literal(at, AwareDateTime()))
     for stage, stage_ids in by_stage.items():
         values: dict[str, Any] = {"state": stage, "version": cases.c.version + 1, "updated_at": at,
                                   "policy_version": policy.version,

@@ -78,7 +78,7 @@ def build_view(ctx: WebContext, case_id: int, now: dt.datetime) -> StatusView | 
         history = repo.case_history(conn, case_id)
         notes = [n for n in repo.case_notifications(conn, case_id)
                  if n.recipient_role == "applicant" and n.channel == "sms"]
-    policy = get_policy(case.policy_id)
+    policy = get_policy(case.policy_id, case.policy_version)
     facts = CaseFacts.from_rows(case, applicant)
     where = platform(policy)["name"]
     state = case.state
