@@ -314,3 +314,22 @@ def test_an_amendment_racing_a_cutoff_sweep_on_postgresql(pg_url: str, monkeypat
     finally:
         unbind(db)
         db.dispose()
+
+
+def test_two_imports_of_one_version_the_second_is_a_conflict(round_db: Workflow,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process stored version 2 after this one last looked: the unique (id, version) refuses
+    the second, with `conflict`, and nothing of it is stored."""
+    from states.policy import PolicyRegistry
+    from storage.policy_store import insert_version
+    from workflow.errors import Conflict
+
+    db = round_db.db
+    monkeypatch.setattr(PolicyRegistry, "refresh", lambda self: None)  # this process does not see it yet
+    with db.begin() as conn:
+        insert_version(conn, policy_id=PID, version=2, text=round_text(), document=None, reason=None,
+                       actor="another process", kind="import", effective_at=at(3, 1))
+    before = counts(db)
+    with pytest.raises(Conflict):
+        do_import(db, round_text(employer="2025-04-21"), at(3, 2))
+    assert counts(db) == before

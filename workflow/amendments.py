@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import JSON, and_, case, delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from states.calendar import UnknownYearError, end_of_day, local_date, notice_close
 from states.policy import Policy, parse_policy, registry
@@ -34,7 +35,7 @@ from storage import policy_store, repo, webhooks
 from storage.audit import record_audit
 from storage.calendar_years import sync_calendar
 from storage.tables import AwareDateTime
-from workflow.errors import InvalidInput, UnknownYear
+from workflow.errors import Conflict, InvalidInput, UnknownYear
 from workflow.notify import CHANNEL_FOR
 from workflow.policy_registry import bind
 
@@ -136,6 +137,13 @@ def import_policy(db: Engine, text: str, name: str, *, actor_role: str, actor_id
                 trans.rollback()
             else:
                 trans.commit()
+        except IntegrityError as exc:
+            if trans.is_active:
+                trans.rollback()
+            if "uq_policy_versions_id_version" in str(exc.orig) or "policy_versions.policy_id" in str(exc.orig):
+                raise Conflict(f"{new.id}: another import stored version {new.version} first; look at "
+                               f"`zcflow policy history {new.id}` and import again", policy=new.id) from exc
+            raise
         except BaseException:
             if trans.is_active:
                 trans.rollback()
