@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from notifications.context import (
     MAIL_IN_ITEMS,
@@ -33,12 +34,20 @@ from notifications.context import (
     notice_period,
     stage_contact,
 )
+from notifications.document_model import Checklist as Checklist
+from notifications.document_model import Document as Document
+from notifications.document_model import NoticeList as NoticeList
+from notifications.document_model import NoticeRow as NoticeRow
+from notifications.document_model import RegistrationForm as RegistrationForm
+from notifications.document_model import Roster as Roster
 from notifications.labels import cn_date, state_label
+from notifications.pdf import render_pdf
 from notifications.render import RenderError, render_file
 from notifications.spreadsheet import append_row, csv_bytes
 from states.calendar import local_date
 from states.idcard import mask
 from states.labels import EDUCATION_LABELS, ID_TYPE_LABELS
+from states.legal import cite, cite_source
 from states.policy import Policy, get_policy
 from states.vocabulary import NOTICE_OFFICE, Role
 from storage import repo
@@ -79,39 +88,8 @@ def _facts(conn: Connection, rows: Sequence[Any]) -> list[CaseFacts]:
 
 # ---- 公示表 -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class NoticeRow:
-    no: int
-    case_id: int
-    name: str
-    id_masked: str
-    gender: str
-    employer: str
-    specialty: str
-    title: str
-    period: str
-
-
-@dataclass(frozen=True)
-class NoticeList:
-    kind: Literal["notice"]
-    policy_id: str
-    policy_name: str
-    authority: str
-    title: str
-    stage: str
-    stage_label: str
-    working_days: int
-    runs: str  # who holds the notice: the employer (002 附件3 §一.4) or the committee office
-    period: str | None  # the common period, when every row shares it
-    rows: tuple[NoticeRow, ...]
-    objection: str  # where to object
-    contact: Contact
-    source: str
-    dated: str | None
-
-
 def notice_list(conn: Connection, policy_id: str, stage: str, *, employer: str | None = None,
+                where: ColumnElement[bool] | None = None,
                 as_of: dt.datetime | None = None, today: dt.date | None = None) -> NoticeList:
     """Everyone whose `stage` notice is running (at `as_of`, if given), optionally for one employer."""
     policy = _policy(policy_id)
@@ -121,6 +99,8 @@ def notice_list(conn: Connection, policy_id: str, stage: str, *, employer: str |
     stmt = select(cases).where(and_(cases.c.policy_id == policy.id, cases.c.state == stage))
     if employer:
         stmt = stmt.where(cases.c.employer == employer)
+    if where is not None:  # the reader's scope (the admin UI's case_condition)
+        stmt = stmt.where(where)
     if as_of is not None:
         stmt = stmt.where(and_(cases.c.notice_opened_at <= as_of, cases.c.notice_closes_at > as_of))
     found = _facts(conn, list(conn.execute(stmt.order_by(cases.c.employer, cases.c.id))))
@@ -158,7 +138,7 @@ def notice_list(conn: Connection, policy_id: str, stage: str, *, employer: str |
         title=f"{label}表", stage=stage, stage_label=label, working_days=policy.notices[stage].working_days,
         runs=runs, period=periods[0] if periods and len(set(periods)) == 1 else None, rows=tuple(rows),
         objection=objection, contact=contact if not runs_employer else enquiry,
-        source=f"{source.file} {source.section}", dated=cn_date(today) if today else None)
+        source=cite_source(source), dated=cn_date(today) if today else None)
 
 
 # ---- 登记表 ----------------------------------------------------------------------------------------
@@ -178,37 +158,13 @@ FORMS: dict[str, FormLayout] = {
     "yh-recognition-2024": FormLayout(
         title="余杭区国际职业资格比照认定职称资格登记表",
         committee="余杭区制造业、建筑业工程技术人员工程师资格评审委员会",
-        unit_hint=None, source="000_d14dd92da83e9486.txt 附件3"),
+        unit_hint=None, source=cite("000_d14dd92da83e9486.txt", "附件3")),
     "hz-recognition-2025h1": FormLayout(
         title="杭州市国际职业资格比照认定职称资格登记表",
         committee="杭州市制造业工程技术人员工程师资格评审委员会",
-        unit_hint="请填写单位意见后再上传", source="001_f62017e8010cdeb7.txt 附件4"),
+        unit_hint="请填写单位意见后再上传", source=cite("001_f62017e8010cdeb7.txt", "附件4")),
 }
 _APPROVED_BY_EMPLOYER = "employer_approve"
-
-
-@dataclass(frozen=True)
-class RegistrationForm:
-    kind: Literal["form"]
-    policy_id: str
-    case_id: int
-    title: str
-    source: str
-    name: str
-    gender: str
-    id_type: str
-    id_number: str
-    employer_and_post: str
-    work_start: str
-    specialty_and_years: str
-    education: str
-    school_and_date: str
-    qualification: str
-    obtained: str
-    title_and_series: str
-    unit_opinion: str
-    committee: str
-    committee_opinion: str
 
 
 def _date(value: Any) -> str | None:
@@ -287,20 +243,6 @@ ROSTER_COLUMNS: tuple[str, ...] = ("序号", "申报编号", "姓名", "性别",
 _LEFT_THE_ROUND = ("draft", "withdrawn", "rejected", "expired", "not_passed", "revoked")
 
 
-@dataclass(frozen=True)
-class Roster:
-    kind: Literal["roster"]
-    policy_id: str
-    policy_name: str
-    committee: str | None
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    full_ids: bool
-    source: str
-    dated: str | None
-
-
 def committees_of(policy: Policy) -> list[str]:
     names: list[str] = []
     for rule in policy.levels.values():
@@ -314,7 +256,7 @@ def committees_of(policy: Policy) -> list[str]:
 
 
 def roster(conn: Connection, policy_id: str, *, committee: str | None = None, include_ended: bool = False,
-           full_ids: bool = False, today: dt.date | None = None) -> Roster:
+           full_ids: bool = False, today: dt.date | None = None, where: ColumnElement[bool] | None = None) -> Roster:
     """The round's applicants (for one committee): 《申报评审工程师资格人员花名册》 of seed 001 附件2
     §二.2. Cases that left the round (draft, withdrawn, rejected, expired …) only with
     `include_ended`. ID numbers are masked unless `full_ids` (the roster goes to the committee only)."""
@@ -333,6 +275,8 @@ def roster(conn: Connection, policy_id: str, *, committee: str | None = None, in
         stmt = stmt.where(cases.c.committee == committee)
     if not include_ended:
         stmt = stmt.where(cases.c.state.not_in(_LEFT_THE_ROUND))
+    if where is not None:  # the reader's scope (the admin UI's case_condition)
+        stmt = stmt.where(where)
     found = _facts(conn, list(conn.execute(stmt.order_by(cases.c.id))))
     rows = tuple(
         (str(i), str(c.id), c.name, c.gender or "", c.id_number if full_ids else mask(c.id_number),
@@ -341,7 +285,7 @@ def roster(conn: Connection, policy_id: str, *, committee: str | None = None, in
         for i, c in enumerate(found, start=1))
     return Roster(kind="roster", policy_id=policy.id, policy_name=policy.name, committee=committee,
                   title="申报评审工程师资格人员花名册", columns=ROSTER_COLUMNS, rows=rows, full_ids=full_ids,
-                  source="001_f62017e8010cdeb7.txt 附件2 §二.2",
+                  source=cite("001_f62017e8010cdeb7.txt", "附件2 §二.2"),
                   dated=cn_date(today) if today else None)
 
 
@@ -379,23 +323,6 @@ def roster_xlsx(doc: Roster) -> bytes:
 
 
 # ---- checklists ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Checklist:
-    kind: Literal["checklist", "mail-in"]
-    policy_id: str
-    policy_name: str
-    authority: str
-    title: str
-    intro: str
-    offices: tuple[Contact, ...]
-    offices_note: str | None
-    items_heading: str
-    items: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-    send_to: Contact | None = None
-    sources: tuple[str, ...] = field(default_factory=tuple)
-
 
 # seed 001 附件2 §二 (各区、县（市）经信部门和市直有关单位需报送纸质材料清单), items 1–3.
 HZ_PAPER_ITEMS: tuple[str, ...] = (
@@ -435,7 +362,7 @@ def paper_checklist(policy_id: str, district: str | None = None) -> Checklist:
             offices=tuple(Contact.of(o) for o in offices), offices_note=HZ_DIRECT_UNITS,
             items_heading="各区、县（市）经信部门和市直有关单位需报送纸质材料清单", items=HZ_PAPER_ITEMS,
             send_to=Contact.of(city),
-            sources=("001_f62017e8010cdeb7.txt §四 纸质材料报送", "001_f62017e8010cdeb7.txt 附件2"))
+            sources=(cite("001_f62017e8010cdeb7.txt", "§四 纸质材料报送"), cite("001_f62017e8010cdeb7.txt", "附件2")))
     if policy.id == "yh-recognition-2024":
         if district is not None and district != "余杭区":
             raise DocumentError("district", f"{district!r}: Yuhang's papers all go to one office (seed 000 §四)")
@@ -446,7 +373,7 @@ def paper_checklist(policy_id: str, district: str | None = None) -> Checklist:
             title="纸质材料报送清单",
             intro=f"系统申报最终审核通过后，尽快将纸质材料报送至{committee.name}（{committee.address}）。",
             offices=(Contact.of(committee),), offices_note=None, items_heading="报送材料", items=YH_PAPER_ITEMS,
-            send_to=Contact.of(committee), sources=("000_d14dd92da83e9486.txt §四 纸质材料报送",))
+            send_to=Contact.of(committee), sources=(cite("000_d14dd92da83e9486.txt", "§四 纸质材料报送"),))
     hint = " (Linping sends papers only after the review: use `document mail-in`)" \
         if policy.id == "lp-assessment-2022" else ""
     raise DocumentError("policy", f"{policy.id}: its notice publishes no paper-material checklist; checklists "
@@ -469,12 +396,12 @@ def mail_in_instructions(policy_id: str) -> Checklist:
                f"{office.name}（{office.address}）。我办将会在《评审表》盖章后通过EMS到付的方式将材料邮寄回去。"),
         offices=(), offices_note=None, items_heading="邮寄材料", items=MAIL_IN_ITEMS,
         notes=(f"注意：{MAIL_IN_NOTE}",), send_to=contact,
-        sources=("002_0ab6147c026b6031.txt §二.3 纸质材料报送", "002_0ab6147c026b6031.txt 附件4 邮寄纸质材料清单"))
+        sources=(cite("002_0ab6147c026b6031.txt", "§二.3 纸质材料报送"),
+                 cite("002_0ab6147c026b6031.txt", "附件4 邮寄纸质材料清单")))
 
 
 # ---- output --------------------------------------------------------------------------------------
 
-Document = NoticeList | RegistrationForm | Roster | Checklist
 
 
 def to_html(doc: Document) -> str:
@@ -485,8 +412,6 @@ def to_html(doc: Document) -> str:
 
 
 def to_pdf(doc: Document) -> bytes:
-    from notifications.pdf import render_pdf
-
     return render_pdf(doc)
 
 

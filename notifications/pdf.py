@@ -12,13 +12,12 @@ import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, TableCellFillMode, WrapMode, XPos, YPos
 
-if TYPE_CHECKING:
-    from notifications.documents import Checklist, Document, NoticeList, RegistrationForm, Roster
+from notifications.document_model import Checklist, Document, NoticeList, RegistrationForm, Roster
 
 BODY, HEAD = "zc-serif", "zc-sans"
 LINE = 6.0  # mm per text line at 11 pt
@@ -206,8 +205,6 @@ def _checklist(doc: Checklist) -> bytes:
 
 
 def render_pdf(doc: Document) -> bytes:
-    from notifications.documents import Checklist, NoticeList, RegistrationForm, Roster
-
     if isinstance(doc, NoticeList):
         return _notice(doc)
     if isinstance(doc, RegistrationForm):

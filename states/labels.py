@@ -6,6 +6,10 @@ the database). The names follow the seeds' own wording (单位审核, 单位公�
 
 from __future__ import annotations
 
+import datetime as _dt
+
+from states.calendar import SHANGHAI as _SHANGHAI
+
 STATE_LABELS: dict[str, str] = {
     "draft": "未提交",
     "employer_review": "单位审核",
@@ -112,3 +116,118 @@ TEMPLATE_LABELS: dict[str, str] = {
 CHANNEL_LABELS: dict[str, str] = {"sms": "短信", "email": "邮件", "inapp": "站内"}
 
 TRACK_LABELS: dict[str, str] = {"recognition": "职称认定", "assessment": "职称评审"}
+
+# The engine's refusals (CONTRACT §3, §6) as a person reads them; the API keeps the codes.
+ERROR_LABELS: dict[str, str] = {
+    "illegal_transition": "当前状态不允许此操作",
+    "not_permitted": "您的角色无权执行此操作",
+    "not_found": "不存在，或不在您的管辖范围内",
+    "conflict": "案件已被他人修改，请刷新后重试",
+    "invalid_input": "输入有误",
+    "duplicate_application": "此人在本政策下已有在办申报",
+    "window_closed": "不在办理时限内",
+    "barred": "因弄虚作假处于禁报期",
+    "ineligible": "不符合申报条件",
+    "unknown_year": "工作日历中没有该年份，请先导入该年的节假日安排",
+    "method_not_allowed": "不支持的请求方式",
+    "unauthenticated": "未登录或登录已过期",
+    "http_error": "请求有误",
+}
+
+# The fields a message names (form fields, query parameters, API body fields).
+FIELD_LABELS: dict[str, str] = {
+    "reason": "理由",
+    "action": "操作",
+    "state": "阶段/状态",
+    "policy": "政策",
+    "district": "区县",
+    "employer": "单位",
+    "committee": "评审/认定机构",
+    "due_within": "到期时间",
+    "q": "姓名或证件号",
+    "page": "页码",
+    "per_page": "每页条数",
+    "sort": "排序",
+    "case_ids": "所选案件",
+    "case": "案件号",
+    "version": "版本",
+    "objector": "异议人",
+    "username": "用户名",
+    "password": "密码",
+    "role": "角色",
+    "scope": "管辖范围",
+    "at": "时间",
+    "format": "格式",
+    "kind": "文档类型",
+    "stage": "公示阶段",
+    "actor": "操作人",
+    "since": "开始日期",
+    "until": "结束日期",
+    "filing": "申报信息",
+}
+
+# Administrative acts in the audit log (storage/audit.py); the codes are the other modules'.
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "user_add": "新增用户",
+    "user_create": "新增用户",
+    "user_update": "修改用户",
+    "user_scope": "修改管辖范围",
+    "user_role": "修改角色",
+    "user_passwd": "重置密码",
+    "password_reset": "重置密码",
+    "password_change": "修改密码",
+    "user_password": "修改密码",
+    "user_disable": "停用账号",
+    "user_enable": "启用账号",
+    "login_lockout": "登录锁定",
+    "login_failed": "登录失败",
+    "policy_import": "导入政策",
+    "policy_amend": "修订政策",
+    "policy_amendment": "修订政策",
+    "calendar_import": "导入日历年份",
+    "calendar_replace": "替换日历年份",
+    "webhook_add": "新增事件推送",
+    "webhook_remove": "删除事件推送",
+    "token_issue": "签发令牌",
+}
+
+# What a document is called (CONTRACT §11 kinds).
+DOCUMENT_LABELS: dict[str, str] = {
+    "notice": "公示表",
+    "roster": "花名册",
+    "form": "登记表",
+    "checklist": "纸质材料清单",
+    "mail_in": "邮寄材料说明",
+}
+
+FORMAT_LABELS: dict[str, str] = {"html": "网页", "pdf": "PDF", "xlsx": "Excel", "csv": "CSV"}
+
+WEEKDAY_LABELS = "一二三四五六日"
+
+
+def label_of(table: dict[str, str], code: str | None, fallback: str | None = None) -> str:
+    """The Chinese label of `code`; `fallback` (or the code itself) when the table has none."""
+    if code is None:
+        return ""
+    return table.get(code, code if fallback is None else fallback)
+
+
+def weekday_label(day: _dt.date) -> str:
+    return f"周{WEEKDAY_LABELS[day.weekday()]}"
+
+
+def day_label(day: _dt.date | None) -> str:
+    """2025-04-30（周三）."""
+    return f"{day.isoformat()}（{weekday_label(day)}）" if day is not None else ""
+
+
+def deadline_label(t: _dt.datetime | None) -> str:
+    """A due time in Asia/Shanghai. The end of a day (00:00 of the next) reads as that day's 24时止,
+    as notices write cutoffs (CONTRACT §4: a cutoff date D means the end of D):
+    2025-04-30（周三）24时止; any other time 2025-04-30（周三）10:00."""
+    if t is None:
+        return ""
+    local = t.astimezone(_SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{day_label(local.date() - _dt.timedelta(days=1))}24时止"
+    return f"{day_label(local.date())}{local:%H:%M}"

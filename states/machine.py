@@ -209,3 +209,70 @@ def mermaid_diagram(policy: Policy) -> str:
         auto_transitions=False, graph_engine="mermaid", title=policy.id,
     )
     return str(graph.get_graph().draw(None))
+
+
+ENDED_WITHOUT_TITLE: tuple[str, ...] = ("rejected", "not_passed", "withdrawn", "expired", "revoked")
+
+
+def _q(text: str) -> str:
+    return text.replace('"', "'").replace(":", "：")
+
+
+def mermaid_views(policy: Policy) -> tuple[str, str]:
+    """(main path, full graph) as Chinese mermaid state diagrams, read left to right.
+
+    The main path is the happy path of CONTRACT §2 with its actions; a return is one back-edge into
+    退回修改 per returning stage and one edge back (a resubmission goes to the stage that returned
+    the case); an objection hangs off the notices the same way; the ways a case ends without a title
+    are grouped in one box instead of an edge from every stage. The full graph is every move of the
+    policy's machine, with the ended states grouped in the same box."""
+    from states.labels import ACTION_LABELS, RECOGNITION_ASSESSMENT_LABEL, STATE_LABELS
+
+    pm = machine_for(policy)
+
+    def name(state: str) -> str:
+        if state == "assessment" and policy.track == "recognition":
+            return RECOGNITION_ASSESSMENT_LABEL
+        return STATE_LABELS.get(state, state)
+
+    def act(action: str) -> str:
+        return _q(ACTION_LABELS.get(action, action))
+
+    used = set(pm.states)
+    ended = [s for s in ENDED_WITHOUT_TITLE if s in used]
+    head = ["stateDiagram-v2", "  direction LR"]
+    box = ['  state "办结（未取得职称）" as ended {', *[f'    state "{_q(name(s))}" as {s}' for s in ended], "  }"]
+
+    main = [*head, "  [*] --> draft"]
+    main += [f'  state "{_q(name(s))}" as {s}' for s in policy.stages]
+    for a, b in zip(policy.stages, policy.stages[1:], strict=False):
+        forward = next((m.action for m in pm.moves if m.source == a and m.dest == b), None)
+        main.append(f"  {a} --> {b}" + (f": {act(forward)}" if forward else ""))
+    main.append("  certified --> [*]")
+    returning = [s for s in policy.stages if any(m.source == s and m.dest == "returned" for m in pm.moves)]
+    if returning:
+        main.append(f'  state "{_q(name("returned"))}" as returned')
+        main += [f"  {s} --> returned: 退回" for s in returning]
+        main.append(f"  returned --> {returning[0]}: {act('resubmit')}（回到退回的环节）")
+    noticed = [s for s in policy.stages if any(m.source == s and m.dest == "objection" for m in pm.moves)]
+    if noticed:
+        main.append(f'  state "{_q(name("objection"))}" as objection')
+        main += [f"  {s} --> objection: 异议" for s in noticed]
+        main.append(f"  objection --> {noticed[0]}: {act('dismiss_objection')}（恢复公示）")
+    main += box
+    main.append("  note right of ended: 各环节均可能因不通过、撤回、逾期或撤销而办结")
+
+    full = [*head, "  [*] --> draft"]
+    full += [f'  state "{_q(name(s))}" as {s}' for s in pm.states if s not in ended]
+    full += box
+    edges: dict[tuple[str, str], list[str]] = {}
+    for m in pm.moves:
+        src = "ended" if m.source in ended else m.source
+        dst = "ended" if m.dest in ended else m.dest
+        names = edges.setdefault((src, dst), [])
+        if act(m.action) not in names:
+            names.append(act(m.action))
+    full += [f"  {src} --> {dst}: {'、'.join(names)}" for (src, dst), names in edges.items()
+             if not src == dst == "ended"]
+    full.append("  certified --> [*]")
+    return "\n".join(main), "\n".join(full)

@@ -226,6 +226,8 @@ class Policy(Frozen):
     # Set by the registry when a file is imported (1 for a new id); a file may leave it out.
     version: int = Field(default=1, ge=1)
     name: str
+    # A few characters for tabs, lists and menus (杭州2025上半年认定); `name` when absent.
+    short_name: str | None = Field(default=None, min_length=1, max_length=20)
     authority: str
     document: str | None
     issued: dt.date
@@ -282,6 +284,11 @@ class Policy(Frozen):
         return self
 
     # ---- derived facts -------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The short Chinese name a person reads in a tab or a list."""
+        return self.short_name or self.name
+
     def next_stage(self, stage: str) -> str | None:
         i = self.stages.index(stage)
         return self.stages[i + 1] if i + 1 < len(self.stages) else None

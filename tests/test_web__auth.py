@@ -49,7 +49,7 @@ def test_expired_token_is_401(site: Site, db: Engine) -> None:
     strict = create_app(db, secret="test-secret", token_ttl=dt.timedelta(seconds=-1))
     r = TestClient(strict).get("/api/cases", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
-    assert "expired" in r.json()["message"]
+    assert "expired" in r.json()["detail"] and r.json()["message"] == "未登录或登录已过期"
 
 
 def test_token_from_another_key_is_401(site: Site, db: Engine) -> None:
@@ -72,7 +72,8 @@ def test_token_names_its_user_role_and_expiry(site: Site) -> None:
 def test_wrong_password_or_unknown_user_gets_no_token(site: Site, username: str, password: str) -> None:
     r = site.client().post("/api/token", json={"username": username, "password": password})
     assert r.status_code == 401
-    assert r.json() == {"error": "unauthenticated", "message": "wrong username or password"}
+    assert r.json() == {"error": "unauthenticated", "message": "未登录或登录已过期",
+                        "detail": "wrong username or password"}
 
 
 def test_passwords_are_stored_as_argon2id_hashes(site: Site, db: Engine) -> None:

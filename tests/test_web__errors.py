@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -34,7 +36,8 @@ def test_invalid_action_input_is_422_naming_the_field(site: Site) -> None:
     for body, field in INVALID_ACTIONS:
         status, out = act(site, "emp_a", "a_review", body)
         assert (status, out["error"]) == (422, "invalid_input"), (body, out)
-        assert str(out["message"]).startswith(field), (body, out)
+        assert str(out["detail"]).startswith(field) and out["field"] == field, (body, out)
+        assert not re.search(r"[a-z]{3}", str(out["message"])), out  # Chinese, without codes
     assert site.state("a_review") == "employer_review"
 
 
@@ -127,7 +130,8 @@ def test_refused_page_action_shows_why_with_the_errors_status(site: Site) -> Non
                      data={"action": "employer_return", "reason": "",
                            "csrf_token": csrf_of(browser, "/cases")})
     assert r.status_code == 422
-    assert "输入有误" in r.text
+    alert = r.text.split('role="alert"')[1][:200]
+    assert "单位退回修改未执行：「单位退回修改」须填写理由" in alert and "reason" not in alert
     assert site.state("a_review") == "employer_review"
 
 
@@ -151,7 +155,8 @@ def test_unknown_or_repeated_query_parameters_are_422(site: Site) -> None:
     r = site.api("admin", "GET", "/api/cases?stat=draft")
     assert (r.status_code, r.json()["field"]) == (422, "stat")
     r = site.api("admin", "GET", "/api/cases?district=上城区&district=西湖区")
-    assert (r.status_code, r.json()["message"]) == (422, "district: given more than once")
+    assert (r.status_code, r.json()["detail"]) == (422, "district: given more than once")
+    assert r.json()["message"] == "查询参数「district」重复给出"
 
 
 def test_responses_carry_security_headers(site: Site) -> None:

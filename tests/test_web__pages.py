@@ -37,15 +37,20 @@ def test_dashboard_charts_cases_per_stage_and_cutoffs_at_risk(site: Site) -> Non
     rows = dict(re.findall(r'state=([a-z_]+)">[^<]+</a>.*?<span class="num">(\d+)</span>', chart, re.S))
     assert rows["draft"] == "1" and rows["employer_review"] == "3" and rows["employer_notice"] == "1"
     assert rows["management_review"] == "1" and rows["certified"] == "0"
-    # Employer cutoff 2025-04-14 ends employer_review and employer_notice: 4 cases at risk.
-    risks = html.split("即将到来的截止时间")[1].split("</section>")[0]
-    assert re.search(r"单位审核截止.*?2025-04-14.*?>4</a>", risks, re.S) or re.search(
-        r"2025-04-14.*?>4</a>", risks, re.S), risks
+    # Employer cutoff 2025-04-14 ends employer_review and employer_notice: per district, the cases
+    # still waiting; 最晚审核日 is 2025-04-07 (Mon): 5 working days Apr 8-11, 14 (Qingming Apr 4-6).
+    table = html.split("单位网上审核推荐截止：")[1].split("</section>")[0]
+    assert table.startswith("2025-04-14（周一）24时止")
+    assert 'data-testid="last-day">2025-04-07（周一）' in table
+    waiting = dict(re.findall(r"<td><a [^>]*>([^<]+)</a></td>\s*<td class=\"num\">(\d+)</td>", table))
+    assert waiting == {"上城区": "3", "西湖区": "1"}
+    # Two weeks ahead with one case a working day possible, nothing is at risk: merely waiting.
+    assert 'data-testid="at-risk-total">0<' in table
 
 
 def test_dashboard_counts_only_the_users_cases(site: Site) -> None:
     html = site.browser("emp_b").get("/?policy=hz-recognition-2025h1").text
-    assert "hz-recognition-2025h1（1）" in html
+    assert "杭州2025上半年认定（1）" in html and "hz-recognition-2025h1（" not in html
     assert case_links(html) <= {site.cases["b_review"]}
 
 
@@ -55,7 +60,7 @@ def test_dashboard_lists_notices_closing_this_week(site: Site) -> None:
     html = site.browser("emp_a").get("/?policy=hz-recognition-2025h1").text
     closing = html.split("本周期满的公示")[1].split("</section>")[0]
     assert f'/cases/{site.cases["a_notice"]}"' in closing
-    assert deadline(closes) in closing and deadline(closes).endswith(" 24:00")
+    assert deadline(closes) in closing and deadline(closes).endswith("24时止")
 
 
 def test_dashboard_lists_cases_expired_today(site: Site) -> None:
@@ -108,7 +113,7 @@ def test_search_by_id_number_shows_it_masked(site: Site) -> None:
     full = resident_id(3)
     browser = site.browser("admin")
     for q in (full, full[-6:]):
-        table = browser.get(f"/cases?q={q}").text.split('data-testid="case-table"')[1]
+        table = browser.get(f"/cases?q={q}").text.split('data-testid="case-table"')[1].split("<tbody>")[1]
         assert case_links(table) == {site.cases["b_review"]}, q
         assert mask(full) in table and full not in table
 
@@ -155,7 +160,7 @@ def test_case_page_shows_the_whole_case(site: Site) -> None:
     assert [a for a in ("创建", "提交申报", "单位审核通过") if a in timeline] == ["创建", "提交申报", "单位审核通过"]
     due = html.split('data-testid="due"')[1].split("</table>")[0]
     assert "公示期满" in due and deadline(case.notice_closes_at) in due
-    assert "2025-04-14 24:00" in due  # the employer cutoff: the end of 04-14
+    assert "2025-04-14（周一）24时止" in due  # the employer cutoff: the end of 04-14
     notifications = html.split('data-testid="notifications"')[1].split("</table>")[0]
     assert "已提交" in notifications and "公示开始" in notifications
     assert 'data-testid="objection-form"' in html                   # the notice runs
@@ -195,11 +200,16 @@ def test_bulk_action_applies_each_case_and_reports_each_failure(site: Site) -> N
     r = browser.post("/cases/bulk", data={"case_ids": [str(i) for i in ids], "action": "employer_approve",
                                           "reason": "", "csrf_token": csrf_of(browser, "/cases")})
     assert r.status_code == 200
-    assert "成功 <strong class=\"ok-text\">2</strong> 件，失败 <strong class=\"bad-text\">2</strong> 件" in r.text
-    rows = dict(re.findall(r'href="/cases/(\d+)">#\d+</a></td>\s*<td class="(ok|bad)-text">', r.text))
+    assert "共 4 件，成功 <strong>2</strong> 件，失败 <strong>2</strong> 件。所选案件仍保持勾选。" in r.text
+    results = r.text.split('data-testid="bulk-results"')[1].split("</table>")[0]
+    rows = dict(re.findall(r'href="/cases/(\d+)">#\d+</a></td>\s*<td class="(ok|bad)-text">', results))
     assert rows == {str(site.cases["a_review"]): "ok", str(site.cases["a_review2"]): "ok",
                     str(site.cases["a_draft"]): "bad", str(site.cases["b_review"]): "bad"}
-    assert "当前状态不允许此操作" in r.text and "案件不存在或不在您的管辖范围内" in r.text
+    assert "当前状态不允许此操作" in results
+    assert f"案件 {site.cases['b_review']} 不存在，或不在您的管辖范围内" in results
+    # The list comes back with the whole selection still ticked (the failures can be retried).
+    ticked = set(re.findall(r'name="case_ids" value="(\d+)" form="bulk" aria-label="[^"]*" checked', r.text))
+    assert ticked == {str(site.cases[k]) for k in ("a_review", "a_review2", "a_draft")}
     assert [site.state(k) for k in ("a_review", "a_review2", "a_draft", "b_review")] == [
         "employer_notice", "employer_notice", "draft", "employer_review"]
 

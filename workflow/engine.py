@@ -27,6 +27,7 @@ from states.calendar import (
     product_calendar,
 )
 from states.eligibility import BarInfo, EligibilityResult, evaluate
+from states.labels import ACTION_LABELS
 from states.machine import CaseToken, IllegalMove, PolicyMachine, machine_for
 from states.policy import Policy, get_policy
 from states.text import clip
@@ -285,9 +286,10 @@ class Workflow:
                                field="action")
         reason = reason.strip() if reason else None
         if action in REASON_REQUIRED and not reason:
-            raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason")
+            raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason",
+                               zh=f"「{ACTION_LABELS[action]}」须填写理由")
         if reason and len(reason) > 2000:
-            raise InvalidInput("reason: at most 2000 characters", field="reason")
+            raise InvalidInput("reason: at most 2000 characters", field="reason", zh="理由最多2000个字")
         if reason and "\x00" in reason:
             raise InvalidInput("reason: contains a NUL character", field="reason")
         if actor.id is not None and (len(actor.id) > 100 or "\x00" in actor.id):
@@ -447,7 +449,8 @@ class Workflow:
             span = f"{window.opens} to {window.closes}" if window.closes else f"from {window.opens}"
             raise WindowClosed(f"case {case.id}: the filing window of {policy.id} is {span} "
                                f"({window.source.file} {window.source.section}); today is {today}",
-                               case=case.id)
+                               case=case.id, zh=f"案件 {case.id}：不在申报时间内（{window.opens}至"
+                               f"{window.closes or '长期'}）")
 
     def _check_submit(self, conn: Connection, policy: Policy, case: Any, now: dt.datetime) -> dict[str, Any]:
         today = local_date(now)
@@ -456,18 +459,21 @@ class Workflow:
         for bar in bars:
             if bar.from_year <= today.year <= bar.to_year:
                 raise Barred(f"case {case.id}: this person is barred from applying in {bar.from_year}–"
-                             f"{bar.to_year} after fraud (CONTRACT §4)", case=case.id)
+                             f"{bar.to_year} after fraud (CONTRACT §4)", case=case.id,
+                             zh=f"案件 {case.id}：此人因弄虚作假，{bar.from_year}至{bar.to_year}年不得申报")
         key = active_key(policy.id, case.id_number)
         other = repo.active_case_of(conn, key)
         if other is not None:
             raise DuplicateApplication(f"case {case.id}: this person already has active case {other} in "
-                                       f"{policy.id}", case=case.id, other=other)
+                                       f"{policy.id}", case=case.id, other=other,
+                                       zh=f"案件 {case.id}：此人在本政策下已有在办申报（案件 {other}）")
         filing = ApplicantFiling.model_validate(case.data)
         result: EligibilityResult = evaluate(policy, filing, as_of=today if policy.standing else None, bars=bars)
         if not result.eligible:
             codes = ", ".join(r.code for r in result.reasons)
             raise Ineligible(f"case {case.id} is not eligible for {policy.id}: {codes}", case=case.id,
-                             reasons=[{"code": r.code, "message": r.message} for r in result.reasons])
+                             reasons=[{"code": r.code, "message": r.message} for r in result.reasons],
+                             zh=f"案件 {case.id} 不符合申报条件：" + "；".join(r.message for r in result.reasons))
         return {
             "active_key": key, "submitted_at": now, "level": result.level, "title": result.title,
             "series": result.series, "committee": result.committee, "eligibility": result.to_json(),
@@ -479,7 +485,8 @@ class Workflow:
         if cutoff is not None and now >= end_of_day(cutoff.date):
             raise WindowClosed(f"case {case.id}: the {cutoff.name} cutoff ({cutoff.label}, {cutoff.date}) "
                                f"has passed; a case returned by {case.return_stage} can no longer be "
-                               "resubmitted", case=case.id)
+                               "resubmitted", case=case.id,
+                               zh=f"案件 {case.id}：{cutoff.label}（{cutoff.date}）已过，不能再重新提交")
 
     def _effects(self, policy: Policy, case: Any, source: str, dest: str, now: dt.datetime) -> dict[str, Any]:
         """The columns a move sets besides the state: notice times, return stage, activity."""

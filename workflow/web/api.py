@@ -7,6 +7,7 @@ transition, conflict or duplicate (CONTRACT §3, §8).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -19,7 +20,7 @@ from states.policy import Policy, get_policy, policies
 from states.vocabulary import ALL_STATES, Role
 from workflow.engine import Actor
 from workflow.errors import InvalidInput, NotFound, NotPermitted
-from workflow.web import idempotency, service
+from workflow.web import documents, idempotency, service
 from workflow.web.auth import ApiUser, Unauthenticated
 from workflow.web.login import attempt_async, client_address
 from workflow.web.queries import CaseFilters, list_cases
@@ -75,9 +76,10 @@ def strict_query(request: Request) -> None:
     for key in request.query_params:
         if key not in known:
             raise InvalidInput(f"{key or '(empty name)'}: not a parameter of this request"
-                               + (f" (parameters: {', '.join(sorted(known))})" if known else ""), field=key)
+                               + (f" (parameters: {', '.join(sorted(known))})" if known else ""), field=key,
+                               zh=f"不认识的查询参数「{key}」")
         if len(request.query_params.getlist(key)) > 1:
-            raise InvalidInput(f"{key}: given more than once", field=key)
+            raise InvalidInput(f"{key}: given more than once", field=key, zh=f"查询参数「{key}」重复给出")
 
 
 router = APIRouter(prefix="/api", tags=["api"], responses=_errors(401, 422),
@@ -139,9 +141,11 @@ def show_policy(policy_id: Annotated[Text, Path(max_length=64)], user: ApiUser) 
 def _filters(policy: str | None, state: str | None, district: str | None, employer: str | None,
              committee: str | None, due_within: int | None, q: str | None) -> CaseFilters:
     if policy is not None and policy not in policies():
-        raise InvalidInput(f"policy: unknown policy {policy!r}; known: {', '.join(policies())}", field="policy")
+        raise InvalidInput(f"policy: unknown policy {policy!r}; known: {', '.join(policies())}", field="policy",
+                           zh="没有这项政策")
     if state is not None and state not in ALL_STATES:
-        raise InvalidInput(f"state: unknown state {state!r}; states: {', '.join(ALL_STATES)}", field="state")
+        raise InvalidInput(f"state: unknown state {state!r}; states: {', '.join(ALL_STATES)}", field="state",
+                           zh="没有这个阶段/状态")
     return CaseFilters(policy=policy or None, state=state or None, district=district or None,
                        employer=employer or None, committee=committee or None, due_within=due_within,
                        q=q or None)
@@ -183,7 +187,8 @@ def create_case(body: CaseCreate, request: Request, user: ApiUser, key: IdemKey 
     """Create a case in draft from a filing: an administrator, or a platform for a policy it serves
     (CONTRACT §3, §11)."""
     if user.role not in (Role.admin, Role.platform):
-        raise NotPermitted("only an administrator or a platform may create cases", role=user.role.value)
+        raise NotPermitted("only an administrator or a platform may create cases", role=user.role.value,
+                           zh="只有管理员或申报平台可以新建案件")
     if user.role is Role.platform and body.policy not in user.scope.policies:
         raise NotPermitted(f"policy {body.policy!r} is not one this platform serves "
                            f"({', '.join(user.scope.policies)})", role=user.role.value, policy=body.policy)
@@ -273,3 +278,28 @@ def bulk_actions(body: BulkRequest, request: Request, user: ApiUser, key: IdemKe
     # One fingerprint for both paths: a retry may use either.
     return idempotency.respond(*idempotency.run_once(
         ctx, user, key, idempotency.fingerprint("POST", "/api/bulk", body.model_dump(mode="json")), work))
+
+
+@router.get("/documents/{kind}", responses={**_errors(403, 404), 200: {
+    "description": "the document (HTML, PDF, XLSX or CSV)",
+    "content": {m.split(";")[0]: {} for m in documents.MEDIA.values()}}}, response_class=Response)
+def document(
+    kind: Annotated[str, Path(description="notice 公示表, roster 花名册, form 登记表, checklist, mail_in",
+                              json_schema_extra={"enum": list(documents.KINDS)})],
+    request: Request,
+    user: ApiUser,
+    policy: Annotated[Text | None, Query(max_length=64, description="政策 id（登记表可省略，按案件）",
+                                         json_schema_extra={"enum": POLICY_IDS})] = None,
+    format: Annotated[Text | None, Query(max_length=8, description="html, pdf, xlsx or csv where it fits",
+                                         json_schema_extra={"enum": ["html", "pdf", "xlsx", "csv"]})] = None,
+    case: Annotated[WholeNumber | None, Query(ge=1, le=MAX_CASE_ID, description="案件号（登记表）")] = None,
+    stage: Annotated[Text | None, Query(max_length=32, description="公示阶段（政策只有一个时可省略）")] = None,
+    at: Annotated[dt.datetime | None, Query(description="as of (default now; with an offset)")] = None,
+) -> Response:
+    """A printable document of a policy within your scope (CONTRACT §11)."""
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("at: needs a UTC offset, e.g. 2025-04-10T10:00:00+08:00", field="at",
+                           zh="时间须带时区，如 2025-04-10T10:00:00+08:00")
+    built = documents.build(ctx_of(request), user, kind, policy_id=policy, fmt=format, case_id=case, stage=stage,
+                            at=at)
+    return Response(built.content, media_type=built.media_type, headers={"Content-Disposition": built.disposition})

@@ -24,11 +24,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from states.labels import ERROR_LABELS, FIELD_LABELS
 from storage.db import DatabaseUnavailable, outage
 from workflow import clock as clock_module
 from workflow.engine import Workflow
 from workflow.errors import WorkflowError
-from workflow.web import accounts, api, calendar_pages, filings_page, incidents, pages, rounds, status_page
+from workflow.web import (
+    accounts,
+    api,
+    audit_pages,
+    calendar_pages,
+    document_pages,
+    filings_page,
+    incidents,
+    pages,
+    rounds,
+    status_page,
+)
 from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
 from workflow.web.login import TooManyAttempts
@@ -44,6 +56,9 @@ ERROR_TITLES = {
     400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方式",
     409: "操作冲突", 413: "请求过大", 422: "输入有误", 429: "请求过于频繁", 503: "服务暂不可用",
 }
+
+
+PAGE_ERRORS = {404: "没有这个页面", 405: "不支持的请求方式", 422: "请求内容有误"}
 
 
 def is_api(request: Request) -> bool:
@@ -84,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
             if exc.http_status == 401:
                 headers["WWW-Authenticate"] = "Bearer"
             return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers or None)
-        return _error_page(request, exc.http_status, exc.message, headers)
+        return _error_page(request, exc.http_status, exc.zh, headers)
 
     @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(DatabaseUnavailable)
@@ -115,9 +130,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         where, message = _validation_message(exc)
+        zh = f"{FIELD_LABELS.get(where.split('.')[0], '输入')}有误"
         if is_api(request):
-            return JSONResponse({"error": "invalid_input", "message": message, "field": where}, status_code=422)
-        return _error_page(request, 422, message)
+            return JSONResponse({"error": "invalid_input", "message": zh, "detail": message, "field": where},
+                                status_code=422)
+        return _error_page(request, 422, zh)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -128,9 +145,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status, code, message = 422, "invalid_input", f"body: {message}"
         if status == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
+        zh = PAGE_ERRORS.get(status, ERROR_LABELS.get(code, "请求有误"))
         if is_api(request):
-            return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers or None)
-        return _error_page(request, status, message, headers)
+            return JSONResponse({"error": code, "message": zh, "detail": message}, status_code=status,
+                                headers=headers or None)
+        return _error_page(request, status, zh, headers)
 
 
 def create_app(db: Engine, *, secret: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from states.calendar import end_of_day, product_calendar
+from states.legal import cite_source
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
 from storage.repo import cases, history
@@ -98,10 +100,11 @@ def condition(user: WebUser, f: CaseFilters, now: dt.datetime) -> ColumnElement[
 
 
 def list_cases(conn: Connection, user: WebUser, f: CaseFilters, now: dt.datetime, *, limit: int,
-               offset: int = 0) -> tuple[list[Row[Any]], int]:
+               offset: int = 0, order: Sequence[ColumnElement[Any]] = ()) -> tuple[list[Row[Any]], int]:
+    """One page of the cases `f` selects; `order` (workflow.web.sorting) before the id."""
     where = condition(user, f, now)
     total = int(conn.execute(select(func.count()).select_from(cases).where(where)).scalar_one())
-    rows = list(conn.execute(select(cases).where(where).order_by(cases.c.id).limit(limit).offset(offset)))
+    rows = list(conn.execute(select(cases).where(where).order_by(*order, cases.c.id).limit(limit).offset(offset)))
     return rows, total
 
 
@@ -209,8 +212,7 @@ def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
     stage = stage_of(case)
     for cutoff in sorted(policy.cutoffs, key=lambda c: c.date):
         if stage in cutoff.ends and end_of_day(cutoff.date) > now:
-            out.append(DueTime("cutoff", f"{cutoff.label}（{cutoff.name}）", end_of_day(cutoff.date),
-                               f"{cutoff.source.file} {cutoff.source.section}"))
+            out.append(DueTime("cutoff", cutoff.label, end_of_day(cutoff.date), cite_source(cutoff.source)))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from states.idcard import mask
 from states.labels import (
     ACTION_LABELS,
+    AUDIT_ACTION_LABELS,
     CHANNEL_LABELS,
+    DOCUMENT_LABELS,
     EDUCATION_LABELS,
+    FORMAT_LABELS,
     LEVEL_LABELS,
     ROLE_LABELS,
     STATE_LABELS,
     STATUS_LABELS,
     TEMPLATE_LABELS,
     TRACK_LABELS,
+    day_label,
+    deadline_label,
+    label_of,
 )
+from states.legal import NOTICES, cite, cite_source, without_file_names
+from states.policy import get_policy
 from workflow.clock import SHANGHAI
 from workflow.web import csrf
 from workflow.web.labels import ELIGIBILITY_LABELS, label
@@ -31,7 +40,7 @@ from workflow.web.scope import WebUser
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-WEEKDAYS = "一二三四五六日"
+_CUTOFF_TAIL = re.compile(r"\s*— cutoff [a-z_]+ passed \(.*\)\s*$")
 
 
 def sh(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -40,18 +49,55 @@ def sh(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def deadline(t: dt.datetime | None) -> str:
-    """A due time; the end of a day (00:00 of the next) reads as 24:00 of that day, as notices and
-    cutoffs are written (CONTRACT §4: a cutoff date D means the end of D)."""
-    if t is None:
-        return ""
-    local = t.astimezone(SHANGHAI)
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return (local - dt.timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
+    """A due time: 2025-04-30（周三）24时止 for the end of a day (states.labels.deadline_label)."""
+    return deadline_label(t)
 
 
 def day(d: dt.date | None) -> str:
-    return f"{d.isoformat()}（周{WEEKDAYS[d.weekday()]}）" if d is not None else ""
+    return day_label(d)
+
+
+def policy_label(policy_id: str | None) -> str:
+    """A policy's short Chinese name (never its id)."""
+    if not policy_id:
+        return ""
+    try:
+        return get_policy(policy_id).label
+    except KeyError:
+        return "（未知政策）"
+
+
+_RULE_YEARS = re.compile(r"([a-z_]+)(?:→([a-z_]+))?\+(\d+)")
+_RULE_ROW = re.compile(r"catalogue row (\d+): ?")
+_RULE_CITE = re.compile(r"\s*\((\d{3}) ([^()]*)\)")
+
+
+def rule_text(rule: str | None) -> str:
+    """The eligibility rule a case met ("bachelor+5 (001 附件1 §二)") in Chinese:
+    大学本科毕业后满5年（《…通知》附件1 §二）."""
+    if not rule:
+        return ""
+
+    def years(m: re.Match[str]) -> str:
+        held = EDUCATION_LABELS.get(m[1], "学历")
+        counted = f"（按{EDUCATION_LABELS.get(m[2], '学历')}计）" if m[2] else ""
+        return f"{held}{counted}毕业后从事本专业满{m[3]}年"
+
+    def cited(m: re.Match[str]) -> str:
+        file = next((f for f in NOTICES if f.startswith(m[1] + "_")), "")
+        return f"（{cite(file, m[2])}）"
+
+    text = _RULE_CITE.sub(cited, rule)
+    text = _RULE_ROW.sub(lambda m: f"认可目录第{m[1]}项：", text)
+    return _RULE_YEARS.sub(years, text)
+
+
+def reason_text(reason: str | None) -> str:
+    """A stored history reason as a person reads it: the English tail the scheduler adds for
+    developers ("— cutoff employer passed (file §)") dropped, seed file names as notice titles."""
+    if not reason:
+        return ""
+    return without_file_names(_CUTOFF_TAIL.sub("", reason))
 
 
 def make_env() -> Environment:
@@ -69,6 +115,14 @@ def make_env() -> Environment:
         "channel": lambda c: label(CHANNEL_LABELS, c),
         "status": lambda c: label(STATUS_LABELS, c),
         "level": lambda c: label(LEVEL_LABELS, c),
+        "policy": policy_label,
+        "legal": cite_source,
+        "reason": reason_text,
+        "rule": rule_text,
+        "audit_action": lambda c: label_of(AUDIT_ACTION_LABELS, c, "管理操作"),
+        "doc": lambda c: label(DOCUMENT_LABELS, c),
+        "fmt": lambda c: label(FORMAT_LABELS, c),
+        "error": lambda e: e.zh,
         "track": lambda c: label(TRACK_LABELS, c),
         "education": lambda c: label(EDUCATION_LABELS, c),
         "elig": lambda c: label(ELIGIBILITY_LABELS, c),

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.engine import Connection, Engine
 
+from states.labels import ACTION_LABELS, FIELD_LABELS
 from states.machine import machine_for
 from states.policy import get_policy
 from states.text import FREE_TEXT_ALLOWED, control_character
@@ -65,10 +66,12 @@ def clean_text(value: str | None, field_name: str, *, max_len: int = MAX_REASON)
     free = field_name.rsplit(".", 1)[-1] in FREE_TEXT_FIELDS
     found = control_character(value, FREE_TEXT_ALLOWED if free else "")
     if found is not None:
-        raise InvalidInput(f"{field_name}: must not contain control characters ({found})", field=field_name)
+        raise InvalidInput(f"{field_name}: must not contain control characters ({found})", field=field_name,
+                           zh=f"{FIELD_LABELS.get(field_name, '输入')}含有不可见的控制字符")
     value = value.strip()
     if len(value) > max_len:
-        raise InvalidInput(f"{field_name}: at most {max_len} characters", field=field_name)
+        raise InvalidInput(f"{field_name}: at most {max_len} characters", field=field_name,
+                           zh=f"{FIELD_LABELS.get(field_name, '输入')}最多{max_len}个字")
     return value or None
 
 
@@ -122,7 +125,8 @@ def act(ctx: WebContext, user: WebUser, case_id: int, action: str, reason: str |
     case = load_visible(ctx, user, case_id, conn)
     if expected_version is not None and case.version != expected_version:
         raise Conflict(f"case {case_id} is at version {case.version}, not {expected_version}: it was changed "
-                       "since you loaded it; reload and try again", case=case_id, version=case.version)
+                       "since you loaded it; reload and try again", case=case_id, version=case.version,
+                       zh=f"案件 {case_id} 已被他人修改（在您打开页面之后），请刷新页面查看最新状态后再操作")
     return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason, conn=conn,
                        skew=SERVER_CLOCK_SKEW)
 
@@ -134,7 +138,7 @@ def record_objection(ctx: WebContext, user: WebUser, case_id: int, reason: str |
     if user.role is Role.platform:  # a platform acts for applicants only (CONTRACT §11)
         raise NotPermitted("a platform user may not record objections", role=user.role.value)
     if not reason:
-        raise InvalidInput("reason: an objection needs a reason", field="reason")
+        raise InvalidInput("reason: an objection needs a reason", field="reason", zh="请填写异议内容")
     load_visible(ctx, user, case_id)
     actor_id = f"{objector or '匿名'}（{user.username}录入）"[:100]
     return ctx.wf.fire(case_id, "object", Actor(Role.public, actor_id), ctx.clock(), reason, skew=SERVER_CLOCK_SKEW)
@@ -156,14 +160,17 @@ def bulk(ctx: WebContext, user: WebUser, case_ids: list[int], action: str,
     """Apply `action` to each case separately: one case's failure does not stop the others. With
     `conn`, all inside the caller's transaction, each case in a savepoint of its own."""
     if not case_ids:
-        raise InvalidInput("case_ids: select at least one case", field="case_ids")
+        raise InvalidInput("case_ids: select at least one case", field="case_ids", zh="请至少选择一件案件")
     if len(case_ids) > MAX_BULK:
-        raise InvalidInput(f"case_ids: at most {MAX_BULK} cases at once", field="case_ids")
+        raise InvalidInput(f"case_ids: at most {MAX_BULK} cases at once", field="case_ids",
+                           zh=f"一次最多批量处理{MAX_BULK}件")
     reason = clean_text(reason, "reason")
     if action not in ACTIONS:
-        raise InvalidInput(f"action: unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action")
+        raise InvalidInput(f"action: unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action",
+                           zh="请选择一项操作")
     if action in REASON_REQUIRED and not reason:
-        raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason")
+        raise InvalidInput(f"reason: action {action!r} needs a reason", field="reason",
+                           zh=f"「{ACTION_LABELS[action]}」须填写理由")
     out: list[BulkOutcome] = []
     for case_id in dict.fromkeys(case_ids):  # each once, in the order given
         try:

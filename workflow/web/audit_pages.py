@@ -1,0 +1,211 @@
+"""The 办理日志 page: who did what, across all cases and the administration (issue 15).
+
+Two sources, one list, newest first: every history row of the cases the reader may see (the
+transitions: `history`), and, for the administrator, every administrative act (`audit_log`,
+storage/audit.py: user changes, lockouts, policy imports and amendments, calendar years). Filterable
+by user, action, case, district and date; the same filter exports as XLSX.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from states.calendar import SHANGHAI, end_of_day
+from states.labels import ACTION_LABELS, AUDIT_ACTION_LABELS, ROLE_LABELS, STATE_LABELS, label_of
+from states.vocabulary import Role
+from storage.audit import audit_log
+from storage.repo import cases, history
+from workflow.errors import InvalidInput
+from workflow.web import service
+from workflow.web.auth import PageUser
+from workflow.web.render import reason_text, render, sh
+from workflow.web.scope import WebUser, case_condition
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_LIMIT = 300
+EXPORT_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    user: str | None = None
+    action: str | None = None
+    case: int | None = None
+    district: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, str(v)) for k, v in vars(self).items() if v not in (None, "")]
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: dt.datetime
+    kind: str  # "case" or "admin"
+    actor: str  # who, as a person reads it
+    action: str  # Chinese
+    subject: str  # the case (#12 王伟) or what the act concerns
+    change: str  # from → to, or the detail
+    reason: str
+    case_id: int | None
+    district: str
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name}: {value!r} is not a date (YYYY-MM-DD)", field=name,
+                           zh="日期格式应为 年-月-日，如 2025-04-14") from None
+
+
+def parse_filters(user: str | None, action: str | None, case: str | None, district: str | None,
+                  since: str | None, until: str | None) -> AuditFilters:
+    case_id = None
+    if case and case.strip():
+        text = case.strip().lstrip("#")
+        if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+            raise InvalidInput(f"case: {case!r} is not a case number", field="case", zh="案件号须为正整数")
+        case_id = int(text)
+    return AuditFilters(
+        user=service.clean_text(user, "actor", max_len=100), action=service.clean_text(action, "action", max_len=64),
+        case=case_id, district=service.clean_text(district, "district", max_len=64),
+        since=_day(since, "since"), until=_day(until, "until"))
+
+
+def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
+    parts: list[ColumnElement[bool]] = [case_condition(user)]
+    if f.user:
+        parts.append(history.c.actor_id == f.user)
+    if f.action:
+        parts.append(history.c.action == f.action)
+    if f.case:
+        parts.append(history.c.case_id == f.case)
+    if f.district:
+        parts.append(cases.c.district == f.district)
+    if f.since:
+        parts.append(history.c.at >= end_of_day(f.since - dt.timedelta(days=1)))
+    if f.until:
+        parts.append(history.c.at < end_of_day(f.until))
+    stmt = (select(history.c.at, history.c.actor_role, history.c.actor_id, history.c.action, history.c.from_state,
+                   history.c.to_state, history.c.reason, history.c.case_id, cases.c.name, cases.c.district)
+            .select_from(history.join(cases, cases.c.id == history.c.case_id))
+            .where(and_(*parts)).order_by(history.c.at.desc(), history.c.id.desc()).limit(limit))
+    out = []
+    for r in conn.execute(stmt):
+        who = label_of(ROLE_LABELS, r.actor_role, "系统") + (f"（{r.actor_id}）" if r.actor_id else "")
+        change = (f"{label_of(STATE_LABELS, r.from_state)} → {label_of(STATE_LABELS, r.to_state)}"
+                  if r.from_state else label_of(STATE_LABELS, r.to_state))
+        out.append(Entry(r.at, "case", who, label_of(ACTION_LABELS, r.action, "办理"), f"#{r.case_id} {r.name}",
+                         change, reason_text(r.reason), int(r.case_id), r.district or ""))
+    return out
+
+
+def _detail_text(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return ""
+    shown = []
+    for key, value in detail.items():
+        if key in ("password", "password_hash", "secret", "token"):
+            continue
+        shown.append(f"{value}" if isinstance(value, str) else f"{value!s}")
+    return "；".join(s for s in shown if s)[:300]
+
+
+def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
+    if user.role is not Role.admin or f.case or f.district:
+        return []  # administrative acts concern no case; only the administrator reads them
+    parts: list[ColumnElement[bool]] = []
+    if f.user:
+        parts.append(audit_log.c.actor == f.user)
+    if f.action:
+        parts.append(audit_log.c.action == f.action)
+    if f.since:
+        parts.append(audit_log.c.at >= end_of_day(f.since - dt.timedelta(days=1)))
+    if f.until:
+        parts.append(audit_log.c.at < end_of_day(f.until))
+    stmt = select(audit_log).where(and_(*parts) if parts else audit_log.c.id.is_not(None)) \
+        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+    return [Entry(r.at, "admin", r.actor, label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"), r.subject,
+                  _detail_text(r.detail), "", None, "") for r in conn.execute(stmt)]
+
+
+def entries(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
+    both = _history_rows(conn, user, f, limit) + _admin_rows(conn, user, f, limit)
+    both.sort(key=lambda e: e.at, reverse=True)
+    return both[:limit]
+
+
+def action_choices(user: WebUser) -> list[tuple[str, str]]:
+    out = [(a, label) for a, label in ACTION_LABELS.items() if a != "create"] + [("create", ACTION_LABELS["create"])]
+    if user.role is Role.admin:
+        seen = set()
+        for code, label in AUDIT_ACTION_LABELS.items():
+            if label not in seen:
+                out.append((code, label))
+                seen.add(label)
+    return out
+
+
+Text = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: PageUser, actor: Text = None, action: Text = None, case: Text = None,
+               district: Text = None, since: Text = None, until: Text = None) -> Response:
+    ctx = request.app.state.web
+    f = parse_filters(actor, action, case, district, since, until)
+    with ctx.db.connect() as conn:
+        rows = entries(conn, user, f, PAGE_LIMIT)
+    query = urlencode([("actor" if k == "user" else k, v) for k, v in f.items()])
+    return render(request, "audit.html", {
+        "nav": "audit", "rows": rows, "filters": f, "limit": PAGE_LIMIT, "query": query,
+        "actions": action_choices(user), "admin": user.role is Role.admin,
+    }, user=user)
+
+
+@router.get("/audit/export.xlsx")
+def audit_export(request: Request, user: PageUser, actor: Text = None, action: Text = None, case: Text = None,
+                 district: Text = None, since: Text = None, until: Text = None) -> Response:
+    from openpyxl import Workbook
+
+    ctx = request.app.state.web
+    f = parse_filters(actor, action, case, district, since, until)
+    with ctx.db.connect() as conn:
+        rows = entries(conn, user, f, EXPORT_LIMIT)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "办理日志"
+    sheet.append(["时间", "类别", "操作人", "操作", "对象", "变化/内容", "理由", "区县"])
+    for e in rows:
+        values = [sh(e.at, "%Y-%m-%d %H:%M:%S"), "案件办理" if e.kind == "case" else "系统管理", e.actor, e.action,
+                  e.subject, e.change, e.reason, e.district]
+        sheet.append([text_cell(v) for v in values])
+    for col, width in zip("ABCDEFGH", (20, 10, 28, 18, 30, 30, 40, 12), strict=True):
+        sheet.column_dimensions[col].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    stamp = ctx.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+    return Response(out.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="zcflow-audit-{stamp}.xlsx"'})
+
+
+def text_cell(value: str) -> str:
+    """A cell that would start a formula is shown as text (STYLE: spreadsheets are formula-safe)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
