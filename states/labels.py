@@ -231,3 +231,7 @@ def deadline_label(t: _dt.datetime | None) -> str:
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
         return f"{day_label(local.date() - _dt.timedelta(days=1))}24时止"
     return f"{day_label(local.date())}{local:%H:%M}"
+
+# Linping's routes (seed 002 附件1 §二 and 附件3 (1)–(3)).
+ROUTE_LABELS: dict[str, str] = {"normal": "正常申报", "direct": "直接申报", "skilled": "高技能人员申报",
+                                "exceptional": "破格申报"}

@@ -22,6 +22,7 @@ from states.labels import (
     FORMAT_LABELS,
     LEVEL_LABELS,
     ROLE_LABELS,
+    ROUTE_LABELS,
     STATE_LABELS,
     STATUS_LABELS,
     TEMPLATE_LABELS,
@@ -68,6 +69,12 @@ def policy_label(policy_id: str | None) -> str:
 
 
 _RULE_YEARS = re.compile(r"([a-z_]+)(?:→([a-z_]+))?\+(\d+)")
+_RULE_ROUTE = re.compile(r"^(normal|direct|skilled|exceptional): ")
+_RULE_EXCEPTIONAL = re.compile(r"assistant\+(\d+) (with|without) education, (\d+) achievements")
+_RULE_SERVICE = re.compile(r"assistant\+(\d+)")
+_RULE_TECHNICIAN = re.compile(r"technician\+(\d+)")
+_RULE_HONOUR = re.compile(r"honour [a-z0-9_]+")
+_RULE_HELD = re.compile(r"\b(college|bachelor|second_bachelor|master|doctorate), ")
 _RULE_ROW = re.compile(r"catalogue row (\d+): ?")
 _RULE_CITE = re.compile(r"\s*\((\d{3}) ([^()]*)\)")
 
@@ -88,6 +95,13 @@ def rule_text(rule: str | None) -> str:
         return f"（{cite(file, m[2])}）"
 
     text = _RULE_CITE.sub(cited, rule)
+    text = _RULE_ROUTE.sub(lambda m: f"{ROUTE_LABELS[m[1]]}：", text)
+    text = _RULE_EXCEPTIONAL.sub(lambda m: f"{'具备' if m[2] == 'with' else '不具备'}规定学历任助理工程师满{m[1]}年，"
+                                 f"具备{m[3]}项破格条件", text)
+    text = _RULE_SERVICE.sub(lambda m: f"任助理工程师满{m[1]}年", text)
+    text = _RULE_TECHNICIAN.sub(lambda m: f"取得技师资格满{m[1]}年", text)
+    text = _RULE_HONOUR.sub("获得规定的荣誉或竞赛奖项", text)
+    text = _RULE_HELD.sub(lambda m: f"{EDUCATION_LABELS[m[1]]}，", text)
     text = _RULE_ROW.sub(lambda m: f"认可目录第{m[1]}项：", text)
     return _RULE_YEARS.sub(years, text)
 
