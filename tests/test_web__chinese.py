@@ -49,14 +49,15 @@ def test_no_page_shows_codes_ids_or_file_names(site: Site, username: str) -> Non
 def test_refusals_and_bulk_results_are_chinese(site: Site) -> None:
     browser = site.browser("emp_a")
     token = csrf_of(browser, "/cases")
+    trio = [str(site.cases[k]) for k in ("a_review2", "a_draft", "b_review")]
     pages = [
-        browser.post(f"/cases/{site.cases['a_draft']}/actions", data={"action": "employer_approve", "csrf_token": token}),
+        browser.post(f"/cases/{site.cases['a_draft']}/actions",
+                     data={"action": "employer_approve", "csrf_token": token}),
         browser.post(f"/cases/{site.cases['a_review']}/actions", data={"action": "employer_return", "reason": " ",
                                                                      "csrf_token": token}),
         browser.post(f"/cases/{site.cases['a_review']}/actions", data={"action": "employer_approve", "version": "0",
                                                                      "csrf_token": token}),
-        browser.post("/cases/bulk", data={"case_ids": [str(site.cases[k]) for k in ("a_review2", "a_draft", "b_review")],
-                                          "action": "employer_approve", "csrf_token": token}),
+        browser.post("/cases/bulk", data={"case_ids": trio, "action": "employer_approve", "csrf_token": token}),
         browser.post("/cases/bulk", data={"case_ids": [str(site.cases["a_review2"])], "action": "employer_return",
                                           "csrf_token": token}),
     ]

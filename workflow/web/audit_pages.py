@@ -20,6 +20,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from notifications.spreadsheet import append_row
 from states.calendar import SHANGHAI, end_of_day
 from states.labels import ACTION_LABELS, AUDIT_ACTION_LABELS, ROLE_LABELS, STATE_LABELS, label_of
 from states.vocabulary import Role
@@ -191,11 +192,11 @@ def audit_export(request: Request, user: PageUser, actor: Text = None, action: T
     sheet = book.active
     assert sheet is not None
     sheet.title = "办理日志"
-    sheet.append(["时间", "类别", "操作人", "操作", "对象", "变化/内容", "理由", "区县"])
+    append_row(sheet, ["时间", "类别", "操作人", "操作", "对象", "变化/内容", "理由", "区县"])
     for e in rows:
         values = [sh(e.at, "%Y-%m-%d %H:%M:%S"), "案件办理" if e.kind == "case" else "系统管理", e.actor, e.action,
                   e.subject, e.change, e.reason, e.district]
-        sheet.append([text_cell(v) for v in values])
+        append_row(sheet, values)  # formula-safe (notifications/spreadsheet.py)
     for col, width in zip("ABCDEFGH", (20, 10, 28, 18, 30, 30, 40, 12), strict=True):
         sheet.column_dimensions[col].width = width
     sheet.freeze_panes = "A2"
@@ -205,7 +206,3 @@ def audit_export(request: Request, user: PageUser, actor: Text = None, action: T
     return Response(out.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="zcflow-audit-{stamp}.xlsx"'})
 
-
-def text_cell(value: str) -> str:
-    """A cell that would start a formula is shown as text (STYLE: spreadsheets are formula-safe)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
