@@ -22,7 +22,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from notifications.spreadsheet import append_row
 from states.calendar import SHANGHAI, end_of_day
-from states.labels import ACTION_LABELS, AUDIT_ACTION_LABELS, ROLE_LABELS, STATE_LABELS, label_of
+from states.labels import (
+    ACTION_LABELS,
+    AUDIT_ACTION_LABELS,
+    FIELD_LABELS,
+    ROLE_LABELS,
+    STATE_LABELS,
+    label_of,
+)
 from states.vocabulary import Role
 from storage.audit import audit_log
 from storage.repo import cases, history
@@ -117,13 +124,20 @@ def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) 
 
 
 def _detail_text(detail: Any) -> str:
+    """The detail of an administrative act as a person reads it: known keys and codes in Chinese,
+    secrets never."""
     if not isinstance(detail, dict):
         return ""
     shown = []
     for key, value in detail.items():
         if key in ("password", "password_hash", "secret", "token"):
             continue
-        shown.append(f"{value}" if isinstance(value, str) else f"{value!s}")
+        text = value if isinstance(value, str) else "、".join(map(str, value)) if isinstance(value, list) \
+            else "；".join(f"{v}" for v in value.values()) if isinstance(value, dict) else str(value)
+        for table in (ROLE_LABELS, STATE_LABELS, ACTION_LABELS):
+            text = table.get(text, text)
+        name = FIELD_LABELS.get(key)
+        shown.append(f"{name}：{text}" if name else text)
     return "；".join(s for s in shown if s)[:300]
 
 
