@@ -31,6 +31,9 @@ class WorkflowError(Exception):
         return {"error": self.code, "message": self.zh, "detail": self.message, **self.details}
 
 
+SYSTEM_ACTIONS = frozenset({"expire", "notice_closed"})  # the scheduler's, never a person's to take
+
+
 def compose_zh(code: str, details: dict[str, Any]) -> str:
     case = details.get("case")
     subject = f"案件 {case} " if case is not None else ""
@@ -39,7 +42,7 @@ def compose_zh(code: str, details: dict[str, Any]) -> str:
     if code == "not_found":
         return f"{subject or '所请求的内容'}不存在，或不在您的管辖范围内"
     if code == "illegal_transition" and details.get("state"):
-        allowed = [ACTION_LABELS.get(a, "") for a in details.get("allowed") or []]
+        allowed = [ACTION_LABELS.get(a, "") for a in details.get("allowed") or [] if a not in SYSTEM_ACTIONS]
         tail = f"；此状态下可执行：{'、'.join(a for a in allowed if a)}" if any(allowed) else ""
         return f"当前状态不允许此操作：{subject}当前为「{state}」，不能执行「{action}」{tail}"
     if code == "not_permitted" and details.get("action"):

@@ -56,9 +56,11 @@ def test_each_page_for_each_role_reads_chinese(site: Site, base_url: str, browse
     page.goto(f"{base_url}/policies/{HZ}")
     expect(page.get_by_test_id("diagram").locator("svg")).to_have_count(1)
     check_page(page, f"{username} 政策")
+    shot(page, f"{username}-policy", backend)
     page.click("[data-testid=full-view]")
     expect(page.get_by_test_id("diagram").locator("svg")).to_have_count(1)
     check_page(page, f"{username} 政策（全部）")
+    shot(page, f"{username}-policy-full", backend)
 
     page.click("header nav a:has-text('文档')")
     expect(page.locator("h1")).to_have_text("文档")
