@@ -132,6 +132,7 @@ ERROR_LABELS: dict[str, str] = {
     "method_not_allowed": "不支持的请求方式",
     "unauthenticated": "未登录或登录已过期",
     "http_error": "请求有误",
+    "too_many_attempts": "登录请求过多，请稍后再试",
 }
 
 # The fields a message names (form fields, query parameters, API body fields).

@@ -6,6 +6,7 @@ better, otherwise composed from the code and the details (case, state, action, f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from states.labels import ACTION_LABELS, ERROR_LABELS, FIELD_LABELS, ROLE_LABELS, STATE_LABELS, label_of
@@ -24,13 +25,19 @@ class WorkflowError(Exception):
     @property
     def zh(self) -> str:
         """The refusal in Chinese, without codes."""
-        return self._zh or compose_zh(self.code, self.details)
+        if self._zh:
+            return self._zh
+        if _CJK.search(self.message) and not _LATIN_WORD.search(self.message):
+            return self.message  # the raiser wrote it for a person already
+        return compose_zh(self.code, self.details)
 
     def to_json(self) -> dict[str, Any]:
         """`error` the code, `message` the Chinese text, `detail` the English one, then the details."""
         return {"error": self.code, "message": self.zh, "detail": self.message, **self.details}
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 SYSTEM_ACTIONS = frozenset({"expire", "notice_closed"})  # the scheduler's, never a person's to take
 
 

@@ -270,7 +270,7 @@ def bulk_actions(body: BulkRequest, request: Request, user: ApiUser, key: IdemKe
         outcomes = service.bulk(ctx, user, list(body.case_ids), body.action, body.reason, conn=conn)
         items = [BulkItem(case=o.case_id, ok=True, transition=TransitionOut.of(o.transition)) if o.transition
                  else BulkItem(case=o.case_id, ok=False, error=o.error.code if o.error else None,
-                               message=o.error.message if o.error else None) for o in outcomes]
+                               message=o.error.zh if o.error else None) for o in outcomes]
         ok = sum(1 for o in outcomes if o.ok)
         out = BulkOut(action=body.action, succeeded=ok, failed=len(outcomes) - ok, results=items)
         return idempotency.Answer(200, out.model_dump(mode="json"))
