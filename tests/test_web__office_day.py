@@ -143,13 +143,14 @@ def test_audit_page_shows_history_and_administrative_acts(site: Site) -> None:
     admin = site.browser("admin")
     page = admin.get("/audit").text
     assert "新增用户" in page and "dept_new" in page and "单位审核通过" in page
+    assert "命令行" in page  # the site's users were added through the CLI's functions
     # By case: only that case's rows; a district user never sees administrative acts.
     one = admin.get(f"/audit?case={site.cases['a_notice']}").text.split("<tbody>")[1]
     assert "单位审核通过" in one and "新增用户" not in one
     dept = site.browser("dept_xh").get("/audit").text.split("<tbody>")[1]
     assert "新增用户" not in dept and "李娜" in dept and "赵敏" not in dept
     assert admin.get("/audit?since=2025-02-30").status_code == 422
-    xlsx = admin.get("/audit/export.xlsx?action=user_add")
+    xlsx = admin.get("/audit/export.xlsx?action=user_add&actor=admin")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))

@@ -118,7 +118,7 @@ def test_bulk_action_treats_cases_outside_scope_as_not_found(site: Site) -> None
     assert results[site.cases["b_review"]]["ok"] is True
     assert results[site.cases["a_review"]] == {"case": site.cases["a_review"], "ok": False, "transition": None,
                                                "error": "not_found",
-                                               "message": f"case {site.cases['a_review']} does not exist"}
+                                               "message": f"案件 {site.cases['a_review']} 不存在，或不在您的管辖范围内"}
     assert site.state("a_review") == "employer_review"
 
 

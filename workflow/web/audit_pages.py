@@ -141,6 +141,11 @@ def _detail_text(detail: Any) -> str:
     return "；".join(s for s in shown if s)[:300]
 
 
+def actor_text(actor: str) -> str:
+    """An audit row's actor: a web user's name, or 命令行 for the CLI (`cli:<os user>`)."""
+    return "命令行" if actor == "cli" or actor.startswith("cli:") else actor
+
+
 def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
     if user.role is not Role.admin or f.case or f.district:
         return []  # administrative acts concern no case; only the administrator reads them
@@ -155,7 +160,7 @@ def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) ->
         parts.append(audit_log.c.at < end_of_day(f.until))
     stmt = select(audit_log).where(and_(*parts) if parts else audit_log.c.id.is_not(None)) \
         .order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-    return [Entry(r.at, "admin", r.actor, label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"), r.subject,
+    return [Entry(r.at, "admin", actor_text(r.actor), label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"), r.subject,
                   _detail_text(r.detail), "", None, "") for r in conn.execute(stmt)]
 
 
