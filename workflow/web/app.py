@@ -188,6 +188,8 @@ def create_app(db: Engine, *, secret: str | None = None,
     app.include_router(status_page.router)
     app.include_router(filings_page.router)
     app.include_router(calendar_pages.router)
+    app.include_router(document_pages.router)
+    app.include_router(audit_pages.router)
 
     def docs_reader(request: Request) -> None:
         """Anyone when published; else a logged-in browser or a valid bearer token."""
