@@ -239,3 +239,11 @@ def deadline_label(t: _dt.datetime | None) -> str:
 # Linping's routes (seed 002 附件1 §二 and 附件3 (1)–(3)).
 ROUTE_LABELS: dict[str, str] = {"normal": "正常申报", "direct": "直接申报", "skilled": "高技能人员申报",
                                 "exceptional": "破格申报"}
+
+# The details of an administrative act the 办理日志 shows (others are for developers: checksums, keys).
+AUDIT_DETAIL_LABELS: dict[str, str] = {
+    "role": "角色", "scope": "管辖范围", "was": "原为", "version": "版本", "document": "文号", "reason": "理由",
+    "amended": "调整案件数", "reinstated": "恢复案件数", "year": "年份", "status": "状态", "source": "依据",
+    "replaced": "替换已有年份", "failures": "连续失败次数",
+}
+CALENDAR_STATUS_LABELS: dict[str, str] = {"official": "正式", "provisional": "暂定"}

@@ -67,9 +67,19 @@ def cite(file: str, section: str | None = None) -> str:
     return f"{head}{section}"
 
 
-def cite_source(source: object) -> str:
-    """`cite` for any object with `file` and `section` (states.policy.Source)."""
-    return cite(str(getattr(source, "file", "")), getattr(source, "section", None))
+def cite_source(source: object, policy: object | None = None) -> str:
+    """`cite` for any object with `file` and `section` (states.policy.Source). A policy an operator
+    wrote (CONTRACT §9) cites its own notice by file: with `policy`, that file reads as the policy's
+    notice, 《name》（document）, rather than 政策文件."""
+    file = str(getattr(source, "file", ""))
+    section = getattr(source, "section", None)
+    own = getattr(getattr(policy, "source", None), "file", None)
+    if file not in NOTICES and policy is not None and file == own:
+        document = getattr(policy, "document", None)
+        head = f"《{getattr(policy, 'name', '')}》" + (f"（{document}）" if document else "")
+        section = (section or "").strip()
+        return head if not section or section == "正文" else f"{head}{section}"
+    return cite(file, section)
 
 
 def without_file_names(text: str | None) -> str:

@@ -31,7 +31,9 @@ def pages_of(site: Site, username: str) -> list[str]:
     case_ids = sorted({int(n) for n in re.findall(r'href="/cases/(\d+)"', listed)})
     paths = ["/", "/cases", "/cases?sort=-due", "/cases?sort=submitted&per_page=20", "/documents", "/audit",
              "/cases/999999", "/cases?state=nonsense", "/cases?page=x", "/no-such-page", "/audit?since=2025-13-01"]
-    paths += [f"/?policy={p}" for p in tabs]
+    paths += [f"/?policy={p}" for p in tabs] + ["/account/password"]
+    if username == "admin":  # the user pages (workflow/web/accounts.py)
+        paths += ["/admin/users", "/admin/users/emp_a", "/admin/users/comm_lp"]
     paths += [f"/cases/{i}" for i in case_ids]
     paths += [f"/policies/{p}" for p in policies()] + [f"/policies/{p}?view=full" for p in policies()]
     return paths

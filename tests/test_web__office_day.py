@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from states.legal import SEED_FILE
 from states.vocabulary import ALL_STATES, Role
 from storage.audit import record_audit
+from tests.chinese_text import assert_chinese, visible_text
 from tests.web_support import EMPLOYER_A, Site, csrf_of
 from workflow.clock import SHANGHAI
 from workflow.engine import Actor
@@ -140,8 +141,21 @@ def test_audit_page_shows_history_and_administrative_acts(site: Site) -> None:
     with site.db.begin() as conn:
         record_audit(conn, at=site.now, actor="admin", action="user_add", subject="dept_new",
                      detail={"role": "department"})
+        # what the rounds, calendar and security engineers' code writes (workflow/amendments.py,
+        # workflow/calendar_import.py, workflow/web/throttle.py)
+        record_audit(conn, at=site.now, actor="cli:root", action="policy_amend", subject=HZ,
+                     detail={"version": 2, "document": "杭经信〔2025〕9号", "reason": "延期", "checksum": "ab12",
+                             "amended": 3, "reinstated": 0, "cutoffs": {"employer": "2025-04-21"}})
+        record_audit(conn, at=site.now, actor="cli:root", action="calendar_import", subject="2027",
+                     detail={"year": 2027, "status": "provisional", "source": "国务院办公厅通知", "replaced": False,
+                             "file": "2027.yaml", "identical": False, "override": False})
+        record_audit(conn, at=site.now, actor="system", action="login_lockout", subject="emp_b",
+                     detail={"key": "user:emp_b", "failures": 10})
     admin = site.browser("admin")
     page = admin.get("/audit").text
+    assert_chinese(visible_text(page), "办理日志")
+    assert "杭州2025上半年认定" in page and "文号：杭经信〔2025〕9号" in page and "状态：暂定" in page
+    assert "连续失败次数：10" in page and "系统" in page
     assert "新增用户" in page and "dept_new" in page and "单位审核通过" in page
     assert "命令行" in page  # the site's users were added through the CLI's functions
     # By case: only that case's rows; a district user never sees administrative acts.

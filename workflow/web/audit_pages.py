@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,18 +26,21 @@ from states.calendar import SHANGHAI, end_of_day
 from states.labels import (
     ACTION_LABELS,
     AUDIT_ACTION_LABELS,
-    FIELD_LABELS,
+    AUDIT_DETAIL_LABELS,
+    CALENDAR_STATUS_LABELS,
     ROLE_LABELS,
     STATE_LABELS,
     label_of,
 )
+from states.legal import without_file_names
+from states.policy import policies
 from states.vocabulary import Role
 from storage.audit import audit_log
 from storage.repo import cases, history
 from workflow.errors import InvalidInput
 from workflow.web import service
 from workflow.web.auth import PageUser
-from workflow.web.render import reason_text, render, sh
+from workflow.web.render import policy_label, reason_text, render, sh
 from workflow.web.scope import WebUser, case_condition
 
 router = APIRouter(include_in_schema=False)
@@ -123,26 +127,57 @@ def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) 
     return out
 
 
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _value_text(value: Any) -> str | None:
+    """A detail value in Chinese, or None when it is a code with no Chinese name."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        parts = [_value_text(v) for v in value.values()]
+        return "；".join(p for p in parts if p) or None
+    if isinstance(value, list):
+        parts = [_value_text(v) for v in value]
+        return "、".join(p for p in parts if p) or None
+    if value is None:
+        return None
+    text = str(value)
+    for table in (ROLE_LABELS, STATE_LABELS, ACTION_LABELS, CALENDAR_STATUS_LABELS):
+        if text in table:
+            return table[text]
+    if text in policies():
+        return policy_label(text)
+    return None if _CODE.match(text) else without_file_names(text)
+
+
 def _detail_text(detail: Any) -> str:
-    """The detail of an administrative act as a person reads it: known keys and codes in Chinese,
-    secrets never."""
+    """The detail of an administrative act as a person reads it: the keys a person needs, in Chinese;
+    secrets, checksums and codes never."""
     if not isinstance(detail, dict):
         return ""
     shown = []
     for key, value in detail.items():
-        if key in ("password", "password_hash", "secret", "token"):
-            continue
-        text = value if isinstance(value, str) else "、".join(map(str, value)) if isinstance(value, list) \
-            else "；".join(f"{v}" for v in value.values()) if isinstance(value, dict) else str(value)
-        for table in (ROLE_LABELS, STATE_LABELS, ACTION_LABELS):
-            text = table.get(text, text)
-        name = FIELD_LABELS.get(key)
-        shown.append(f"{name}：{text}" if name else text)
-    return "；".join(s for s in shown if s)[:300]
+        name = AUDIT_DETAIL_LABELS.get(key)
+        text = _value_text(value) if name else None
+        if text:
+            shown.append(f"{name}：{text}")
+    return "；".join(shown)[:300]
+
+
+def _subject_text(subject: str) -> str:
+    """What an administrative act concerns: a policy by its short name, a throttled login by whom."""
+    if subject in policies():
+        return policy_label(subject)
+    return subject
 
 
 def actor_text(actor: str) -> str:
     """An audit row's actor: a web user's name, or 命令行 for the CLI (`cli:<os user>`)."""
+    if actor == "system":
+        return "系统"
     return "命令行" if actor == "cli" or actor.startswith("cli:") else actor
 
 
@@ -160,7 +195,8 @@ def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) ->
         parts.append(audit_log.c.at < end_of_day(f.until))
     stmt = select(audit_log).where(and_(*parts) if parts else audit_log.c.id.is_not(None)) \
         .order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-    return [Entry(r.at, "admin", actor_text(r.actor), label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"), r.subject,
+    return [Entry(r.at, "admin", actor_text(r.actor), label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"),
+                  _subject_text(r.subject),
                   _detail_text(r.detail), "", None, "") for r in conn.execute(stmt)]
 
 
