@@ -139,7 +139,8 @@ class History(SQLModel, table=True):
     `seq` is the case's version after the move, so (case_id, seq) is unique by construction."""
 
     __tablename__ = "history"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_history_case_seq"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_history_case_seq"),
+                      Index("ix_history_at", "at"))  # the 办理日志 page and the dashboard's pace (0008)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id")
