@@ -192,6 +192,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "calendar_replace": "替换日历年份",
     "webhook_add": "新增事件推送",
     "webhook_remove": "删除事件推送",
+    "webhook_retry": "重新推送事件",
     "token_issue": "签发令牌",
 }
 

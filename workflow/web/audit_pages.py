@@ -171,6 +171,8 @@ def _subject_text(subject: str) -> str:
     """What an administrative act concerns: a policy by its short name, a throttled login by whom."""
     if subject in policies():
         return policy_label(subject)
+    if subject.startswith("webhook "):
+        return f"事件推送 {subject.removeprefix('webhook ')}"
     return subject
 
 
