@@ -85,7 +85,7 @@ def test_same_key_with_another_body_is_refused_and_changes_nothing(site: Site, d
     assert first.status_code == 201
     other = post(site, "plat_hz", "/api/cases", new_case_body(HZ, 23), k)
     assert other.status_code == 422
-    assert other.json()["field"] == "Idempotency-Key" and "another request" in other.json()["message"]
+    assert other.json()["field"] == "Idempotency-Key" and "another request" in other.json()["detail"]
     assert count(db, repo.cases, id_number=filing(HZ, 23).id_number) == 0
     # The same key on another path is another request too.
     case_id = first.json()["case"]
@@ -130,7 +130,7 @@ def test_two_platform_scopes_cannot_see_each_others_cases(site: Site) -> None:
         assert site.api(user, "GET", f"/api/cases/{other}").status_code == 404
         assert post(site, user, f"/api/cases/{other}/actions", {"action": "submit"}, key()).status_code == 404
     refused = post(site, "plat_hz", "/api/cases", new_case_body(LP, 31), key())
-    assert refused.status_code == 403 and LP in refused.json()["message"]
+    assert refused.status_code == 403 and LP in refused.json()["detail"]
     assert [p["id"] for p in site.api("plat_hz", "GET", "/api/policies").json()] == [HZ]
 
 

@@ -191,7 +191,8 @@ def create_case(body: CaseCreate, request: Request, user: ApiUser, key: IdemKey 
                            zh="只有管理员或申报平台可以新建案件")
     if user.role is Role.platform and body.policy not in user.scope.policies:
         raise NotPermitted(f"policy {body.policy!r} is not one this platform serves "
-                           f"({', '.join(user.scope.policies)})", role=user.role.value, policy=body.policy)
+                           f"({', '.join(user.scope.policies)})", role=user.role.value, policy=body.policy,
+                           zh="本申报平台不受理该政策的申报")
     ctx = ctx_of(request)
     try:
         get_policy(body.policy)

@@ -58,7 +58,8 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 def _replay(row: Any, request_hash: str, key: str) -> tuple[Answer, bool]:
     if row.request_hash != request_hash:
         raise InvalidInput(f"{HEADER}: key {key!r} was already used with another request in the last 24 hours; "
-                           "use a new key for a new request", field=HEADER)
+                           "use a new key for a new request", field=HEADER,
+                           zh="此幂等键24小时内已用于另一请求，新的请求请换一个键")
     return Answer(int(row.status_code), dict(row.response)), True
 
 
