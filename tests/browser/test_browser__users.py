@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, expect
 
-from tests.browser.test_browser__case_flow import (  # noqa: F401  (fixtures)
-    base_url,
-    browser,
-    chromium,
-    open_page,
-    shot,
-    site,
-)
+from tests.browser.conftest import open_page, shot  # the fixtures come from tests/browser/conftest.py
 from tests.web_support import EMPLOYER_A, PASSWORD, Site
 
 
-def test_an_admin_adds_and_disables_a_user(site: Site, base_url: str, browser: Browser,  # noqa: F811
+def test_an_admin_adds_and_disables_a_user(site: Site, base_url: str, browser: Browser,
                                            backend: str) -> None:
     page, elsewhere = open_page(browser, base_url)
     violations: list[str] = []
