@@ -140,7 +140,7 @@ class History(SQLModel, table=True):
 
     __tablename__ = "history"
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_history_case_seq"),
-                      Index("ix_history_at", "at"))  # the 办理日志 page and the dashboard's pace (0009)
+                      Index("ix_history_at", "at"))  # the 办理日志 page and the dashboard's pace (0011)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id")

@@ -1,14 +1,14 @@
 """history(at): the 办理日志 page (newest first, by date) and the dashboard's pace (moves of the last
 10 working days) read history by time; without it each scans the whole table
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30
 """
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
