@@ -165,6 +165,11 @@ FIELD_LABELS: dict[str, str] = {
     "since": "开始日期",
     "until": "结束日期",
     "filing": "申报信息",
+    "cutoff": "截止时间",
+    "cutoffs": "截止时间",
+    "date": "日期",
+    "document": "文号",
+    "text": "政策文件",
 }
 
 # Administrative acts in the audit log (storage/audit.py); the codes are the other modules'.

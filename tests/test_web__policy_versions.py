@@ -108,9 +108,9 @@ def test_api_refusals(site: Site) -> None:
     assert site.api("city_wx", "POST", f"/api/policies/{HZ}/amendments", json=body).status_code == 404
     r = site.api("admin", "POST", f"/api/policies/{HZ}/amendments", json={"cutoffs": {"nope": "2025-04-21"},
                                                                           "document": DOC})
-    assert r.status_code == 422 and "nope" in r.json()["message"]
+    assert r.status_code == 422 and "nope" in r.json()["detail"]
     r = site.api("admin", "POST", "/api/policies", json={"text": "id: x\ntrack: [", "dry_run": True})
-    assert r.status_code == 422 and "line" in r.json()["message"]
+    assert r.status_code == 422 and "line" in r.json()["detail"]
     text = bundled_text(HZ)
     assert text is not None
     wuxi_city = starting_file(text, "hz-web-2025h1", HZ, POLICY_DIR)

@@ -27,8 +27,9 @@ class WorkflowError(Exception):
         """The refusal in Chinese, without codes."""
         if self._zh:
             return self._zh
-        if _CJK.search(self.message) and not _LATIN_WORD.search(self.message):
-            return self.message  # the raiser wrote it for a person already
+        text = _FIELD_PREFIX.sub("", self.message)  # "date: 不是有效日期" → "不是有效日期"
+        if _CJK.search(text) and not _LATIN_WORD.search(text):
+            return text  # the raiser wrote it for a person already
         return compose_zh(self.code, self.details)
 
     def to_json(self) -> dict[str, Any]:
@@ -38,6 +39,7 @@ class WorkflowError(Exception):
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+_FIELD_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\[\]-]*: ")
 SYSTEM_ACTIONS = frozenset({"expire", "notice_closed"})  # the scheduler's, never a person's to take
 
 
