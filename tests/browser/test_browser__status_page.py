@@ -8,20 +8,13 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Route, expect
 
 from notifications.status_link import link_key, make_token
-from tests.browser.test_browser__case_flow import (  # noqa: F401 (fixtures)
-    TIMEOUT_MS,
-    base_url,
-    browser,
-    chromium,
-    shot,
-    site,
-)
+from tests.browser.conftest import TIMEOUT_MS, shot  # the fixtures come from tests/browser/conftest.py
 from tests.web_support import Site
 
 PHONE = {"width": 375, "height": 740}  # a common phone's CSS pixels
 
 
-def test_an_applicant_opens_the_sms_link_on_a_phone(site: Site, base_url: str, browser: Browser,  # noqa: F811
+def test_an_applicant_opens_the_sms_link_on_a_phone(site: Site, base_url: str, browser: Browser,
                                                     backend: str) -> None:
     case_id = site.cases["a_review"]
     case = site.wf.case(case_id)
