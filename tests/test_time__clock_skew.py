@@ -22,7 +22,8 @@ SUBMITTED = dt.datetime(2025, 3, 20, 10, tzinfo=clock.SHANGHAI)
 
 def submitted_case(db: Engine) -> tuple[Workflow, int]:
     wf = Workflow(db)
-    case_id = wf.create_case("hz-recognition-2025h1", filing("hz-recognition-2025h1"), SUBMITTED - dt.timedelta(hours=1))
+    policy = "hz-recognition-2025h1"
+    case_id = wf.create_case(policy, filing(policy), SUBMITTED - dt.timedelta(hours=1))
     wf.fire(case_id, "submit", Actor(Role.applicant), SUBMITTED)
     return wf, case_id
 
