@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,16 +29,21 @@ calendar_revision = CalendarRevision.__table__  # type: ignore[attr-defined]
 # Any constant (the migration lock is another): imports take it exclusively, due-time writers shared.
 CALENDAR_LOCK = 7_460_212
 _TOKEN_SQL = "SELECT token FROM calendar_revision WHERE id = 1"
-_SHARED_LOCK_SQL = f"SELECT pg_advisory_xact_lock_shared({CALENDAR_LOCK})"
+_LOCKED_TOKEN_SQL = f"SELECT pg_advisory_xact_lock_shared({CALENDAR_LOCK}); {_TOKEN_SQL}"
 
 
 def calendar_token(conn: Connection, *, shared_lock: bool = False) -> str:
     """The token of the imported years the database holds ("" before any import). With
     `shared_lock` on PostgreSQL, first wait for any import in progress to commit."""
-    # Straight to the driver, like the rest of a move's statements (storage/repo.py).
+    # Straight to the driver, like the rest of a move's statements (storage/repo.py). On PostgreSQL
+    # the lock and the read go as one simple query (one round trip); each of its statements takes
+    # its own snapshot under READ COMMITTED, so the read sees any import that held the lock.
     if shared_lock and conn.dialect.name == "postgresql":
-        _execute(conn, _SHARED_LOCK_SQL, ()).fetchall()
-    found = _execute(conn, _TOKEN_SQL, ()).fetchall()
+        cursor = _execute(conn, _LOCKED_TOKEN_SQL, cast(Any, None))  # no parameters: the simple protocol
+        cursor.nextset()
+        found = cursor.fetchall()
+    else:
+        found = _execute(conn, _TOKEN_SQL, ()).fetchall()
     return str(found[0][0]) if found else ""
 
 
