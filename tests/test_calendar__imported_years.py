@@ -221,3 +221,34 @@ def test_a_scenario_imports_its_calendar_files(db_url: str, monkeypatch: pytest.
     elsewhere.write_text(scenario.read_text(encoding="utf-8"), encoding="utf-8")
     code, _, err = zcflow(monkeypatch, capsys, "simulate", str(elsewhere), "--database", db_url)
     assert code == 2 and "line 13" in err and "Monday" in err, err
+
+
+def test_replacing_a_year_moves_the_pending_round_reminders(db: Engine) -> None:
+    """hz-recognition-2025h1's employer cutoff is Mon 2025-04-14 (seed 001): reminders 3 and 1
+    working days before it (Wed 04-09, Fri 04-11) and the last approval day. An override of 2025 that
+    makes Fri 04-11 a day off (made up for this test) moves the 1-day reminder to Thu 04-10 and the
+    3-day one to Tue 04-08, in the import's transaction; reminders already sent stay."""
+    from states.calendar import package_year
+
+    policy = "hz-recognition-2025h1"
+    ensure_schedule(db, [policy])
+    known = package_year(2025)
+    assert known is not None
+    holidays = "".join(f"  - {{from: {h.start}, to: {h.end}, name: {h.name}}}\n" for h in known.holidays)
+    content = (f"year: 2025\nsource: 测试用虚构更正（非国务院通知）\nstatus: official\nholidays:\n{holidays}"
+               f"  - {{from: 2025-04-11, to: 2025-04-11, name: 虚构}}\n"
+               f"workdays: [{', '.join(d.isoformat() for d in known.workdays)}]\n")
+
+    def reminders() -> dict[str, dt.datetime]:
+        with db.connect() as conn:
+            return {e.name: e.due_at for e in conn.execute(select(repo.scheduled_events).where(
+                repo.scheduled_events.c.policy_id == policy, repo.scheduled_events.c.kind == "reminder"))}
+
+    before = reminders()
+    assert before["employer-1wd"] == at(2025, 4, 11, 9) and before["employer-3wd"] == at(2025, 4, 9, 9)
+    report = import_calendar_year(db, content, name="2025-override.yaml", at=at(2025, 3, 1), actor="test",
+                                  override=True, reason="测试").to_json()
+    after = reminders()
+    assert after["employer-1wd"] == at(2025, 4, 10, 9) and after["employer-3wd"] == at(2025, 4, 8, 9)
+    moved = {name for name in after if after[name] != before[name]}
+    assert report["reminders_moved"] == len(moved) and {"employer-1wd", "employer-3wd"} <= moved
