@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from notifications.config import memory_transports
 from notifications.outbox import deliver
 from states.vocabulary import Role
 from storage import repo
+from storage.audit import audit_log, record_audit
 from storage.calendar_years import calendar_years
 from storage.db import make_engine
 from storage.migrate import upgrade
+from storage.tables import User
 from storage.webhooks import add_webhook
 from tests.drive import HOUR, walk
 from tests.filings import filing
@@ -152,14 +154,22 @@ def test_round_trip_into_a_fresh_sqlite_file(source: Engine, tmp_path: Path) -> 
     """From either backend (the `db` fixture) into SQLite, in process: export_lines → import_lines."""
     from workflow.transfer import import_lines
 
-    with source.begin() as conn:  # a webhook receiver is an office's data too (CONTRACT §11)
+    with source.begin() as conn:  # a webhook receiver, a web user and the audit log are an office's data too
         add_webhook(conn, "https://platform.example.cn/events", "a-secret-of-16-chars", [], SEEDED_AT)
+        conn.execute(insert(User.__table__).values(  # type: ignore[attr-defined]
+            username="shangcheng", password_hash="$argon2id$stored-as-is", role="department",
+            scope={"district": "上城区"}, created_at=SEEDED_AT, auth_epoch=3))
+        record_audit(conn, at=SEEDED_AT, actor="admin", action="user_add", subject="shangcheng")
     target = make_engine(sqlite_url(tmp_path / "copy.db"))
     try:
         upgrade(target)
         report = import_lines(target, export_lines(source))
         assert report.counts == {**{t.name: count(source, t) for t in TABLES}, "calendar_years": 1,
-                                 "webhooks": 1, "webhook_events": 0}
+                                 "webhooks": 1, "webhook_events": 0, "users": 1,
+                                 "audit_log": count(source, audit_log)}
+        with source.connect() as before, target.connect() as after:
+            for table in (User.__table__, audit_log):  # type: ignore[attr-defined]
+                assert after.execute(select(table)).all() == before.execute(select(table)).all()
         assert_same_rows(source, target)
         assert_engine_works(target)
     finally:
@@ -213,7 +223,7 @@ def _not_json(lines: list[dict[str, Any]]) -> tuple[list[Any], int]:
 
 def _unknown_table(lines: list[dict[str, Any]]) -> tuple[list[Any], int]:
     i = first(lines, "bars")
-    lines[i]["table"] = "users"
+    lines[i]["table"] = "login_throttle"
     return lines, i + 1
 
 
@@ -237,7 +247,7 @@ def _dangling(lines: list[dict[str, Any]]) -> tuple[list[Any], int]:
 
 BROKEN = {
     "not JSON": (_not_json, "not JSON"),
-    "unknown table": (_unknown_table, "unknown table 'users'"),
+    "unknown table": (_unknown_table, "unknown table 'login_throttle'"),
     "unknown column": (lambda ls: (ls, edit(ls, "cases", colour="red")), "unknown column 'colour'"),
     "missing column": (lambda ls: (ls, edit(ls, "cases") and _drop(ls, "cases", "state")), "'state' is missing"),
     "wrong type": (lambda ls: (ls, edit(ls, "cases", version="3")), "expected an integer"),

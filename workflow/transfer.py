@@ -3,8 +3,9 @@
 The file is UTF-8, one JSON object per line, each ``{"table": T, "row": {column: value}}``:
 
 - line 1 is the header, table ``zcflow_export``: format, schema revision, source backend, time;
-- then every row of applicants, cases, history, bars, notifications and scheduled_events, in that
-  order (parents before children), each table by id; ids, versions and every column as stored;
+- then every row of the tables in `TABLES` (policy versions, applicants, cases, history, bars,
+  notifications, due times, calendar years, webhooks and their events, web users, the audit log),
+  in that order (parents before children), each table by id; ids, versions and every column as stored;
   times are ISO 8601 with their offset, JSON columns are nested objects;
 - the last line, table ``zcflow_export_end``, counts the rows of each table, so that a truncated
   file is refused instead of imported in part.
@@ -35,10 +36,11 @@ from sqlalchemy.sql.sqltypes import JSON
 from sqlalchemy.types import TypeDecorator
 
 from storage import repo, webhooks
+from storage.audit import audit_log
 from storage.calendar_years import calendar_years, new_token
 from storage.migrate import current
 from storage.policy_store import policy_versions
-from storage.tables import AwareDateTime
+from storage.tables import AwareDateTime, User
 from workflow import clock
 
 FORMAT = 1
@@ -47,7 +49,7 @@ END = "zcflow_export_end"
 # Parents before children: the order rows are written in, and inserted in.
 TABLES: tuple[Table, ...] = (policy_versions, repo.applicants, repo.cases, repo.history, repo.bars,
                              repo.notifications, repo.scheduled_events, calendar_years, webhooks.webhooks,
-                             webhooks.webhook_events)
+                             webhooks.webhook_events, User.__table__, audit_log)  # type: ignore[attr-defined]
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 CHUNK = 1000  # rows per INSERT when importing
 
