@@ -236,6 +236,30 @@ def _play(backend: str, request: pytest.FixtureRequest, steps: list[tuple[int, i
 
 
 STEP_TIMES = st.integers(0, ROUND_MINUTES)
+# Gaps between one case's moves, in minutes: the same instant, minutes, hours, days, weeks.
+GAPS = st.one_of(st.just(0), st.integers(1, 600), st.integers(601, 3 * 1440), st.integers(3 * 1440, 20 * 1440))
+INDEX = {action: i for i, (action, _role) in enumerate(MOVES)}
+
+
+@st.composite
+def case_script(draw: st.DrawFn, case: int) -> list[tuple[int, int, int]]:
+    """One case's moves in their natural order, with detours, and a random move now and then, at
+    increasing times from a random start: some on time, some after a notice's close or a cutoff."""
+    moves = ["submit"]
+    if draw(st.booleans()):
+        moves += ["employer_return", "resubmit"]
+    moves.append("employer_approve")
+    if draw(st.booleans()):
+        moves += ["object", "dismiss_objection"]
+    moves += ["department_approve", "receive_paper"]
+    if draw(st.booleans()):
+        moves.insert(draw(st.integers(0, len(moves))), draw(st.sampled_from([a for a, _r in MOVES])))
+    minute = draw(st.integers(0, 25 * 1440))
+    steps = []
+    for action in moves:
+        minute = min(ROUND_MINUTES, minute + draw(GAPS))
+        steps.append((minute, case, INDEX[action]))
+    return steps
 
 
 @settings(max_examples=int(os.environ.get("ZCFLOW_PROPERTY_EXAMPLES", "12")), deadline=None,
@@ -248,10 +272,7 @@ def test_any_interleaving_of_actions_and_ticks_gives_the_history_of_ticking_firs
     the scheduler ticking just before each (on time), once with ticks at random moments or none
     (down, behind): the same histories, the same answers, the same outbox."""
     cases = data.draw(st.integers(1, 3), label="cases")
-    # Mostly each case's moves in their natural order, at random times: some on time, some late.
-    steps = sorted(data.draw(st.lists(st.tuples(STEP_TIMES, st.integers(0, cases - 1),
-                                                st.integers(0, len(MOVES) - 1)), min_size=1, max_size=14),
-                             label="steps (minute, case, move)"))
+    steps = sorted(s for case in range(cases) for s in data.draw(case_script(case), label=f"case {case}"))
     ticks = data.draw(st.lists(STEP_TIMES, max_size=6), label="ticks (minute)")
     on_time = _play(backend, request, steps, [m for m, _c, _a in steps], cases)
     anyhow = _play(backend, request, steps, ticks, cases)
