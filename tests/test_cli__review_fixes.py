@@ -69,7 +69,7 @@ def test_seed001_s2_2_late_and_backdated_actions_at_the_command_line(
                              "--at", "2025-04-20T10:00", "--database", db)
     assert code == 2
     assert "illegal_transition" in err and "expired at the end of 2025-04-14 (单位网上审核推荐截止)" in err
-    code, _out, err = zcflow(monkeypatch, capsys, "case", "act", "2", "department_approve", "--as", "department",
+    code, _out, err = zcflow(monkeypatch, capsys, "case", "act", "2", "employer_approve", "--as", "employer",
                              "--at", "2019-03-21", "--database", db)
     assert code == 2 and "invalid_input" in err and "at:" in err
     code, out, _err = zcflow(monkeypatch, capsys, "case", "show", "1", "--json", "--database", db)

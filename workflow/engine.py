@@ -337,11 +337,14 @@ class Workflow:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
         if now < case.updated_at and case.updated_at - now <= skew:
             now = case.updated_at
-        if now < case.updated_at:  # updated_at is the time of the case's last history row
+        policy = get_policy(case.policy_id, case.policy_version)
+        if now < case.updated_at and (case.state, action) in machine_for(policy).table:
+            # updated_at is the time of the case's last history row. An action its state does not
+            # allow at all is refused as such below (e.g. the loser of two servers' race, whose
+            # clock runs a little behind the winner's), whatever its time.
             raise InvalidInput(f"at: {now.isoformat()} is before case {case_id}'s last recorded event "
                                f"({case.updated_at.isoformat()}); a history never runs backwards",
                                field="at", case=case_id)
-        policy = get_policy(case.policy_id, case.policy_version)
         due = due_moves(policy, case, now)
         if due:
             # CONTRACT §3: what time has done to this case by `now` happens first, at its own instants.
