@@ -52,8 +52,8 @@ def load_commands() -> typer.Typer:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    load_commands()
     try:
+        load_commands()  # a Ctrl-C while the command groups import ends with 130 like any other
         # Without standalone mode click returns the exit code of typer.Exit instead of raising it.
         code = app(standalone_mode=False)
         raise SystemExit(code if isinstance(code, int) else 0)
