@@ -74,3 +74,19 @@ def test_unlock_lifts_a_lockout(db_with_user: Engine, db_url: str, monkeypatch: 
     assert actions(db)[-2:] == [("login_lockout", "dept_sc"), ("login_unlock", "dept_sc")]
     code, out, _ = zcflow(monkeypatch, capsys, "user", "unlock", "--address", "10.0.0.9", "--database", db_url)
     assert (code, out.strip()) == (0, "10.0.0.9 was not locked")
+
+
+def test_every_user_command_records_its_at(db_with_user: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """CONTRACT §3: every command that writes takes --at, the time it records (here in the audit log)."""
+    at = "2026-12-01T09:30:00+08:00"
+    for args in (["add", "dept_bj", "--role", "department", "--scope", "district=滨江区", "--password", PASSWORD],
+                 ["passwd", "dept_bj", "--password", NEW], ["disable", "dept_bj"], ["enable", "dept_bj"]):
+        code, _, err = zcflow(monkeypatch, capsys, "user", *args, "--at", at, "--database", db_url)
+        assert code == 0, err
+    with db_with_user.connect() as conn:
+        mine = [e for e in audit_entries(conn) if e.subject == "dept_bj"]
+    assert len(mine) == 4 and {e.at.isoformat() for e in mine} == {"2026-12-01T01:30:00+00:00"}
+    code, _, err = zcflow(monkeypatch, capsys, "user", "disable", "dept_bj", "--at", "next tuesday",
+                          "--database", db_url)
+    assert code == 2 and "--at" in err

@@ -26,6 +26,8 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout, for scripts.")]
+# Every command that writes takes --at (CONTRACT §3): the time it records, default now.
+AtOpt = Annotated[str | None, typer.Option("--at", help="The time to record (default: now).")]
 DbOpt = Annotated[str | None, typer.Option("--database", envvar="ZCFLOW_DATABASE_URL",
                                            help="Database URL (default: SQLite file zcflow.db here).")]
 

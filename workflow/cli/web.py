@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from states.text import clip
-from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out
+from workflow.cli.base import AtOpt, DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out, parse_time
 
 LIST_KEYS = ("committees", "districts", "series", "policies")
 
@@ -69,20 +69,21 @@ def user_add(
                         "platform: policies=ID[,ID]; admin: none.")] = None,
     password: Annotated[str | None, typer.Option(
         "--password", help="The password (omit to be asked for it, unseen).")] = None,
+    at: AtOpt = None,
     database: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a web user."""
-    from workflow.clock import now
     from workflow.errors import InvalidInput
     from workflow.web.users import create_user
 
     data = parse_scope_options(scope or [])
+    when = parse_time(at)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     wf = open_workflow(database)
     try:
-        user = create_user(wf.db, username, password, role, data, now(), actor=_cli_actor())
+        user = create_user(wf.db, username, password, role, data, when, actor=_cli_actor())
     except InvalidInput as exc:
         raise UsageProblem(exc.message) from None
     finally:
@@ -132,29 +133,30 @@ def user_passwd(
     username: Annotated[str, typer.Argument(help="Login name.")],
     password: Annotated[str | None, typer.Option(
         "--password", help="The new password (omit to be asked for it, unseen).")] = None,
+    at: AtOpt = None,
     database: DbOpt = None,
 ) -> None:
     """Set a user's password (an administrator's reset): ends every session and token of the user."""
-    from workflow.clock import now
     from workflow.web.users import change_password
 
+    when = parse_time(at)
     if password is None:
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     wf = open_workflow(database)
     try:
-        change_password(wf.db, username, password, now(), actor=_cli_actor())
+        change_password(wf.db, username, password, when, actor=_cli_actor())
     finally:
         wf.db.dispose()
     out.print(f"password of {username.strip()} changed; its sessions and tokens have ended")
 
 
-def _set_disabled(username: str, disabled: bool, database: str | None) -> None:
-    from workflow.clock import now
+def _set_disabled(username: str, disabled: bool, at: str | None, database: str | None) -> None:
     from workflow.web.users import set_disabled
 
+    when = parse_time(at)
     wf = open_workflow(database)
     try:
-        changed = set_disabled(wf.db, username, disabled, now(), actor=_cli_actor())
+        changed = set_disabled(wf.db, username, disabled, when, actor=_cli_actor())
     finally:
         wf.db.dispose()
     word = "disabled" if disabled else "enabled"
@@ -167,33 +169,36 @@ def _set_disabled(username: str, disabled: bool, database: str | None) -> None:
 
 
 @user_app.command("disable")
-def user_disable(username: Annotated[str, typer.Argument(help="Login name.")], database: DbOpt = None) -> None:
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")], at: AtOpt = None,
+                 database: DbOpt = None) -> None:
     """Disable a user: no login, and every session and token ends at once."""
-    _set_disabled(username, True, database)
+    _set_disabled(username, True, at, database)
 
 
 @user_app.command("enable")
-def user_enable(username: Annotated[str, typer.Argument(help="Login name.")], database: DbOpt = None) -> None:
+def user_enable(username: Annotated[str, typer.Argument(help="Login name.")], at: AtOpt = None,
+                database: DbOpt = None) -> None:
     """Enable a disabled user again."""
-    _set_disabled(username, False, database)
+    _set_disabled(username, False, at, database)
 
 
 @user_app.command("unlock")
 def user_unlock(
     username: Annotated[str | None, typer.Argument(help="Login name locked after failed logins.")] = None,
     address: Annotated[str | None, typer.Option("--address", help="A client address to unlock instead.")] = None,
+    at: AtOpt = None,
     database: DbOpt = None,
 ) -> None:
     """Lift the lockout (or delay) that failed logins put on an account or a client address."""
-    from workflow.clock import now
     from workflow.web import throttle
 
     if (username is None) == (address is None):
         raise UsageProblem("USERNAME or --address: give one of them")
+    when = parse_time(at)
     key = throttle.user_key(username) if username is not None else throttle.addr_key(address)
     wf = open_workflow(database)
     try:
-        lifted = throttle.unlock(wf.db, key, now(), actor=_cli_actor())
+        lifted = throttle.unlock(wf.db, key, when, actor=_cli_actor())
     finally:
         wf.db.dispose()
     what = key.split(":", 1)[1]
