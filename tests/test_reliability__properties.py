@@ -40,7 +40,7 @@ from tests.reliability import consistency_problems, snapshot
 from workflow.deadlines import ensure_schedule, tick
 from workflow.due import due_moves
 from workflow.engine import Actor, Workflow, token_of
-from workflow.errors import WorkflowError
+from workflow.errors import InvalidInput, WorkflowError
 
 POLICY_IDS = sorted(policies())
 ROLES = list(Role)
@@ -136,6 +136,11 @@ def test_random_actions_roles_and_times_keep_every_promise(backend: str, request
                 due = due_moves(get_policy(policy_id), case, now) if now >= case.updated_at else []
                 try:
                     wf.fire(case_id, action, Actor(role), now, reason)
+                except InvalidInput as refused:
+                    # Bad input (a missing reason, an unknown action) is refused before anything is
+                    # decided: nothing changes. A backdated action is one too (no `due` then).
+                    assert refused.details.get("field") in ("reason", "action", "actor_id", "at")
+                    assert snapshot(db) == before, f"a refused {action} by {role} changed the database"
                 except WorkflowError:
                     if not due:
                         assert snapshot(db) == before, f"a refused {action} by {role} changed the database"

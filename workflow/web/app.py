@@ -232,6 +232,14 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
+# How long the server keeps an idle keep-alive connection open. A platform's HTTP client pool drops
+# its idle connections after a few seconds (httpx: 5 s). uvicorn's default is 5 s as well: when both
+# sides time out together, a request sent on the connection the server is closing is lost in
+# transport (the load test's status-0 answers). The server therefore waits longer than the client.
+KEEP_ALIVE_SECONDS = 75
+
+
 def serve(db: Engine, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Run the app with uvicorn until interrupted (the engine keeps nothing in memory)."""
-    uvicorn.run(create_app(db, **options), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(db, **options), host=host, port=port, log_level="info",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
