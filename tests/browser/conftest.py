@@ -70,20 +70,25 @@ def browser(chromium: Path) -> Iterator[Browser]:
 
 
 def open_page(browser: Browser, base_url: str) -> tuple[Page, list[str]]:
-    """A page that may load only from our server: anything else is refused and listed (no CDN)."""
+    """A desktop page that may load only from our server (see :func:`only_local`)."""
     page = browser.new_page(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1360, "height": 900})
+    return page, only_local(page, base_url)
+
+
+def only_local(page: Page, base_url: str) -> list[str]:
+    """Let `page` load only from our server: anything else is refused and listed (no CDN)."""
     page.set_default_timeout(TIMEOUT_MS)
     elsewhere: list[str] = []
 
-    def only_local(route: Route) -> None:
+    def ours_or_refused(route: Route) -> None:
         if route.request.url.startswith(base_url + "/"):
             route.continue_()
         else:
             elsewhere.append(route.request.url)
             route.abort()
 
-    page.route("**/*", only_local)
-    return page, elsewhere
+    page.route("**/*", ours_or_refused)
+    return elsewhere
 
 
 def shot(page: Page, name: str, backend: str) -> Path:

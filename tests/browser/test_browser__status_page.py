@@ -5,10 +5,10 @@ elsewhere, and is kept as a screenshot under artifacts/."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Route, expect
+from playwright.sync_api import Browser, expect
 
 from notifications.status_link import link_key, make_token
-from tests.browser.conftest import TIMEOUT_MS, shot  # the fixtures come from tests/browser/conftest.py
+from tests.browser.conftest import only_local, shot  # the fixtures come from tests/browser/conftest.py
 from tests.web_support import Site
 
 PHONE = {"width": 375, "height": 740}  # a common phone's CSS pixels
@@ -22,17 +22,7 @@ def test_an_applicant_opens_the_sms_link_on_a_phone(site: Site, base_url: str, b
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE,
                                   device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    elsewhere: list[str] = []
-
-    def only_local(route: Route) -> None:
-        if route.request.url.startswith(base_url + "/"):
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
+    elsewhere = only_local(page, base_url)
 
     page.goto(f"{base_url}/s/{token}")
     expect(page.get_by_test_id("stage")).to_contain_text("单位审核")
