@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, tuple_, update
+from sqlalchemy import Row, and_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from notifications.channels.base import (
@@ -47,6 +47,7 @@ from notifications.channels.base import (
 from notifications.channels.sms_http import normalise_phone
 from notifications.config import Transports, transports_from_env
 from notifications.context import CaseFacts, OutboxEntry, build_context
+from notifications.leases import claim_due
 from notifications.render import Rendered, RenderError, render
 from notifications.status_link import link_maker
 from states.policy import get_policy
@@ -105,28 +106,11 @@ def _aware(t: dt.datetime) -> dt.datetime:
     return t
 
 
-def _due(now: dt.datetime) -> Any:
-    return and_(notifications.c.status.in_(("pending", "sending")),
-                or_(notifications.c.next_attempt_at.is_(None), notifications.c.next_attempt_at <= now))
-
-
 def claim(conn: Connection, now: dt.datetime, size: int, lease: dt.timedelta,
           case_id: int | None = None) -> list[tuple[int, int]]:
     """Claim up to `size` due rows for this run: (id, attempts after this claim)."""
-    stmt = select(notifications.c.id).where(_due(now))
-    if case_id is not None:
-        stmt = stmt.where(notifications.c.case_id == case_id)
-    stmt = stmt.order_by(notifications.c.next_attempt_at, notifications.c.id).limit(size)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = [int(r.id) for r in conn.execute(stmt)]
-    if not ids:
-        return []
-    result = conn.execute(
-        update(notifications).where(and_(notifications.c.id.in_(ids), _due(now)))
-        .values(status="sending", attempts=notifications.c.attempts + 1, next_attempt_at=now + lease)
-        .returning(notifications.c.id, notifications.c.attempts))
-    return sorted((int(r.id), int(r.attempts)) for r in result)
+    return claim_due(conn, notifications, now, size, lease,
+                     *([notifications.c.case_id == case_id] if case_id is not None else []))
 
 
 def _mark(conn: Connection, note_id: int, attempts: int, values: dict[str, Any]) -> bool:

@@ -31,10 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
+from notifications.leases import claim_due
 from notifications.outbox import MAX_ERROR, RetryPolicy
 from states.idcard import mask
 from storage import repo
@@ -113,29 +114,13 @@ class WebhookReport:
                 "lost": self.lost, "errors": self.errors}
 
 
-def _due(now: dt.datetime) -> Any:
-    return and_(webhook_events.c.status.in_(("pending", "sending")),
-                or_(webhook_events.c.next_attempt_at.is_(None), webhook_events.c.next_attempt_at <= now))
-
-
 def claim(conn: Connection, now: dt.datetime, size: int, lease: dt.timedelta) -> list[tuple[int, int]]:
     """Claim up to `size` due events, each the first undelivered one of its case and receiver."""
     earlier = aliased(webhook_events)
     held = exists().where(and_(earlier.c.webhook_id == webhook_events.c.webhook_id,
                                earlier.c.case_id == webhook_events.c.case_id,
                                earlier.c.seq < webhook_events.c.seq, earlier.c.status != "sent"))
-    stmt = (select(webhook_events.c.id).where(and_(_due(now), ~held))
-            .order_by(webhook_events.c.next_attempt_at, webhook_events.c.id).limit(size))
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=webhook_events)
-    ids = [int(r.id) for r in conn.execute(stmt)]
-    if not ids:
-        return []
-    result = conn.execute(
-        update(webhook_events).where(and_(webhook_events.c.id.in_(ids), _due(now)))
-        .values(status="sending", attempts=webhook_events.c.attempts + 1, next_attempt_at=now + lease)
-        .returning(webhook_events.c.id, webhook_events.c.attempts))
-    return sorted((int(r.id), int(r.attempts)) for r in result)
+    return claim_due(conn, webhook_events, now, size, lease, ~held)
 
 
 def _mark(db: Engine, event_row_id: int, attempts: int, values: dict[str, Any]) -> bool:
