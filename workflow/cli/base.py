@@ -150,3 +150,13 @@ def policy_or_fail(policy_id: str) -> Any:
         return get_policy(policy_id)
     except KeyError as exc:
         raise UsageProblem(f"policy: {exc.args[0]}") from None
+
+
+def cli_actor() -> str:
+    """Who acts from the command line, for the history and the audit log: `cli:<os user>`."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment (a container without a passwd entry)
+        return "cli:unknown"

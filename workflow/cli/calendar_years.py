@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar as monthly
 import datetime as dt
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from workflow.cli.base import (
     JsonOpt,
     UsageProblem,
     app,
+    cli_actor,
     emit_json,
     open_workflow,
     out,
@@ -43,11 +43,6 @@ def _workflow(database: str | None) -> Iterator[Any]:
         wf.db.dispose()
 
 
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment (a container without /etc/passwd entry)
-        return "cli:unknown"
 
 
 @calendar_app.command("import")

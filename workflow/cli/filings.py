@@ -4,14 +4,13 @@ or a row is invalid and nothing was imported."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out, parse_time
+from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, cli_actor, emit_json, open_workflow, out, parse_time
 
 OUTCOME_LABELS = {"created": "已创建", "duplicate": "重复", "invalid": "无效", "skipped": "未导入"}
 
@@ -39,10 +38,7 @@ def import_filings_cmd(
     except FilingsFileError as exc:
         raise UsageProblem(str(exc)) from None
     now = parse_time(at)
-    try:
-        actor = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        actor = "cli:unknown"
+    actor = cli_actor()
     wf = open_workflow(database)
     try:
         report = import_filings(wf, policy, rows, now, actor=actor, skip_invalid=skip_invalid)

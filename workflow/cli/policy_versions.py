@@ -3,7 +3,6 @@ amendments (延期) to a running round (CONTRACT §9)."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,15 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from workflow.cli.base import DbOpt, JsonOpt, emit_json, open_workflow, out, parse_time, read_input, shanghai_minute
+from workflow.cli.base import (
+    DbOpt,
+    JsonOpt,
+    cli_actor,
+    emit_json,
+    open_workflow,
+    out,
+    parse_time,
+    read_input,
+    shanghai_minute,
+)
 from workflow.cli.policies import policy_app
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment
-        return "cli"
 
 
 @policy_app.command("import")

@@ -9,7 +9,18 @@ import typer
 from rich.table import Table
 
 from states.text import clip
-from workflow.cli.base import AtOpt, DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out, parse_time
+from workflow.cli.base import (
+    AtOpt,
+    DbOpt,
+    JsonOpt,
+    UsageProblem,
+    app,
+    cli_actor,
+    emit_json,
+    open_workflow,
+    out,
+    parse_time,
+)
 
 LIST_KEYS = ("committees", "districts", "series", "policies")
 
@@ -83,7 +94,7 @@ def user_add(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     wf = open_workflow(database)
     try:
-        user = create_user(wf.db, username, password, role, data, when, actor=_cli_actor())
+        user = create_user(wf.db, username, password, role, data, when, actor=cli_actor())
     except InvalidInput as exc:
         raise UsageProblem(exc.message) from None
     finally:
@@ -119,13 +130,6 @@ def user_list(database: DbOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment
-        return "cli"
 
 
 @user_app.command("passwd")
@@ -144,7 +148,7 @@ def user_passwd(
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     wf = open_workflow(database)
     try:
-        change_password(wf.db, username, password, when, actor=_cli_actor())
+        change_password(wf.db, username, password, when, actor=cli_actor())
     finally:
         wf.db.dispose()
     out.print(f"password of {username.strip()} changed; its sessions and tokens have ended")
@@ -156,7 +160,7 @@ def _set_disabled(username: str, disabled: bool, at: str | None, database: str |
     when = parse_time(at)
     wf = open_workflow(database)
     try:
-        changed = set_disabled(wf.db, username, disabled, when, actor=_cli_actor())
+        changed = set_disabled(wf.db, username, disabled, when, actor=cli_actor())
     finally:
         wf.db.dispose()
     word = "disabled" if disabled else "enabled"
@@ -198,7 +202,7 @@ def user_unlock(
     key = throttle.user_key(username) if username is not None else throttle.addr_key(address)
     wf = open_workflow(database)
     try:
-        lifted = throttle.unlock(wf.db, key, when, actor=_cli_actor())
+        lifted = throttle.unlock(wf.db, key, when, actor=cli_actor())
     finally:
         wf.db.dispose()
     what = key.split(":", 1)[1]

@@ -6,14 +6,13 @@ transaction. Delivery itself is `zcflow deliver` and the scheduler's delivery jo
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
 
-from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, emit_json, open_workflow, out, parse_time
+from workflow.cli.base import DbOpt, JsonOpt, UsageProblem, app, cli_actor, emit_json, open_workflow, out, parse_time
 
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhooks: who hears of every case move (signed, in order).")
 app.add_typer(webhook_app, name="webhook")
@@ -21,11 +20,6 @@ app.add_typer(webhook_app, name="webhook")
 MIN_SECRET = 16
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
 
 
 def check_url(url: str) -> str:
@@ -70,7 +64,7 @@ def webhook_add(
     try:
         with wf.db.begin() as conn:
             webhook_id = add_webhook(conn, url, secret, chosen, now)
-            record_audit(conn, at=now, actor=_actor(), action="webhook_add", subject=f"webhook {webhook_id}",
+            record_audit(conn, at=now, actor=cli_actor(), action="webhook_add", subject=f"webhook {webhook_id}",
                          detail={"url": url, "policies": chosen})
     finally:
         wf.db.dispose()
@@ -123,7 +117,7 @@ def webhook_remove(
             dropped = remove_webhook(conn, webhook_id)
             if dropped is None:
                 raise UsageProblem(f"WEBHOOK_ID: there is no webhook {webhook_id} (see `zcflow webhook list`)")
-            record_audit(conn, at=now, actor=_actor(), action="webhook_remove", subject=f"webhook {webhook_id}",
+            record_audit(conn, at=now, actor=cli_actor(), action="webhook_remove", subject=f"webhook {webhook_id}",
                          detail={"events_dropped": dropped})
     finally:
         wf.db.dispose()
@@ -217,7 +211,7 @@ def webhook_retry(
         with wf.db.begin() as conn:
             n = requeue_parked(conn, now, webhook_id=webhook_id)
             if n:
-                record_audit(conn, at=now, actor=_actor(), action="webhook_retry",
+                record_audit(conn, at=now, actor=cli_actor(), action="webhook_retry",
                              subject=f"webhook {webhook_id}" if webhook_id else "webhooks", detail={"events": n})
     finally:
         wf.db.dispose()
