@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import actions, common, cutoff, dashboard, memory, rounds
+from benchmarks import actions, amendment, calendar_years, common, cutoff, dashboard, memory, rounds
 from benchmarks.common import SIZES, Backend, Report
 
 BENCHMARKS: dict[str, Callable[[Report, list[Backend]], None]] = {
@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, Callable[[Report, list[Backend]], None]] = {
     "memory": memory.run,
     "dashboard": dashboard.run,
     "round": rounds.run,
+    "amendment": amendment.run,
+    "calendar": calendar_years.run,
 }
 
 

@@ -48,6 +48,8 @@ class Size:
     memory: tuple[int, int]  # sweep sizes compared for peak memory (benchmark 3)
     dashboard: int  # cases in the database for the dashboard queries (benchmark 4)
     round: int  # applicants in the generated round (benchmark 5)
+    amendment: int  # in-flight cases a 延期 amendment moves (benchmark 6)
+    calendar: int  # open notices a calendar import recomputes (benchmark 7)
     repeats: int  # best of this many runs for the sweeps
     query_repeats: int  # best of this many runs for each dashboard query
 
@@ -55,13 +57,13 @@ class Size:
 SIZES: dict[str, Size] = {
     # The smoke test: every row, in a few seconds.
     "tiny": Size("tiny", cutoff=300, actions=150, spiff=100, naive=50, memory=(200, 2_000), dashboard=3_000,
-                 round=25, repeats=1, query_repeats=3),
+                 round=25, amendment=200, calendar=200, repeats=1, query_repeats=3),
     # CI: every row in well under a minute; figures are only indicative at this size.
     "small": Size("small", cutoff=5_000, actions=1_000, spiff=500, naive=300, memory=(1_000, 10_000),
-                  dashboard=50_000, round=300, repeats=1, query_repeats=5),
+                  dashboard=50_000, round=300, amendment=10_000, calendar=10_000, repeats=1, query_repeats=5),
     # The design point: 100,000 cases in a round, 1,000,000 in the database.
     "full": Size("full", cutoff=100_000, actions=5_000, spiff=3_000, naive=1_500, memory=(10_000, 100_000),
-                 dashboard=1_000_000, round=10_000, repeats=2, query_repeats=20),
+                 dashboard=1_000_000, round=10_000, amendment=100_000, calendar=100_000, repeats=2, query_repeats=20),
 }
 
 
@@ -269,6 +271,7 @@ class CaseSpec:
     return_stage: str | None = None
     notice_stage: str | None = None
     notice_closes_at: dt.datetime | None = None
+    notice_opened_at: dt.datetime | None = None  # default: a week before the close
 
 
 class Loader:
@@ -298,7 +301,8 @@ class Loader:
             case = (cid, s.policy_id, 1, cid, idn, s.name, s.state, s.version,
                     f"{s.policy_id}|{idn}" if s.active else None, s.district, s.employer, "机电制造", "制造业",
                     "intermediate", "工程师", COMMITTEE, s.return_stage, s.notice_stage,
-                    self._t(s.notice_closes_at - dt.timedelta(days=7)) if s.notice_closes_at else None,
+                    self._t(s.notice_opened_at or (s.notice_closes_at - dt.timedelta(days=7)
+                                                   if s.notice_closes_at else None)),
                     self._t(s.notice_closes_at), submitted if s.state != "draft" else None, created, submitted,
                     data, _ELIGIBILITY)
             yield applicant, case

@@ -31,6 +31,10 @@ EXPECTED = {
     ("4 dashboard", "50 overdue cases for a district"),
     ("4 dashboard", "search by name"),
     ("4 dashboard", "search by ID number"),
+    ("6 amendment", "raw set-based SQL, one transaction"),
+    ("6 amendment", "zcflow policy import (延期 a week)"),
+    ("7 calendar import", "raw set-based SQL, one transaction"),
+    ("7 calendar import", "zcflow calendar import (provisional → official)"),
 }
 WITHOUT_DATABASE = {
     ("2 single actions", "SpiffWorkflow 6-task BPMN: load JSON, complete task, save JSON"),
