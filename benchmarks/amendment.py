@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import random
 import re
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -33,6 +34,7 @@ from benchmarks.common import (
     Figure,
     Loader,
     Report,
+    best_alternating,
     chinese_name,
     compare,
     engine_for,
@@ -214,13 +216,8 @@ def verify(db: Engine, n: int, notified: int) -> None:
 def run(report: Report, backends: list[Backend]) -> None:
     n = report.size.amendment
     for b in backends:
-        best: dict[str, float] = {}
-        for _ in range(report.size.repeats):
-            for kind in ("raw", "zcflow"):
-                url = prepare(b, n)
-                seconds = run_raw(url, n) if kind == "raw" else run_zcflow(url, n)
-                best[kind] = min(best.get(kind, seconds), seconds)
-                b.drop(url)
+        best = best_alternating(report.size.repeats, partial(prepare, b, n), b.drop,
+                                {"raw": lambda url: run_raw(url, n), "zcflow": lambda url: run_zcflow(url, n)})
         raw = report.add(Figure(BENCH, "raw set-based SQL, one transaction", b.name, n, best["raw"], "s"))
         zc = report.add(Figure(BENCH, "zcflow policy import (延期 a week)", b.name, n, best["zcflow"], "s"))
         compare(zc, raw, higher_is_better=False, limit=2.0, target="≤ 2× raw")

@@ -21,13 +21,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
-from benchmarks.common import Backend, CaseSpec, Figure, Loader, Report, chinese_name, compare, engine_for, timed
+from benchmarks.common import (
+    Backend,
+    CaseSpec,
+    Figure,
+    Loader,
+    Report,
+    best_alternating,
+    chinese_name,
+    compare,
+    engine_for,
+    timed,
+)
 from states.calendar import LayeredCalendar, end_of_day, parse_year_file
 from states.policy import get_policy
 from states.vocabulary import Role
@@ -186,13 +198,8 @@ def verify(db: Engine, moved: int) -> None:
 def run(report: Report, backends: list[Backend]) -> None:
     n = report.size.calendar
     for b in backends:
-        best: dict[str, float] = {}
-        for _ in range(report.size.repeats):
-            for kind in ("raw", "zcflow"):
-                url = prepare(b, n)
-                seconds = run_raw(url) if kind == "raw" else run_zcflow(url)
-                best[kind] = min(best.get(kind, seconds), seconds)
-                b.drop(url)
+        best = best_alternating(report.size.repeats, partial(prepare, b, n), b.drop,
+                                {"raw": run_raw, "zcflow": run_zcflow})
         raw = report.add(Figure(BENCH, "raw set-based SQL, one transaction", b.name, n, best["raw"], "s"))
         zc = report.add(Figure(BENCH, "zcflow calendar import (provisional → official)", b.name, n,
                                best["zcflow"], "s"))

@@ -143,6 +143,22 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
             gc.enable()
 
 
+def best_alternating(repeats: int, prepare: Callable[[], str], drop: Callable[[str], None],
+                     variants: dict[str, Callable[[str], float]]) -> dict[str, float]:
+    """The best seconds of each variant over `repeats` rounds, the variants taking turns (raw, zcflow,
+    raw, zcflow…), each run on a database `prepare` makes afresh (its URL) and `drop` removes after."""
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        for kind, run in variants.items():
+            url = prepare()
+            try:
+                seconds = run(url)
+            finally:
+                drop(url)
+            best[kind] = min(best.get(kind, seconds), seconds)
+    return best
+
+
 # ---- databases ------------------------------------------------------------------------------------
 
 def postgres_url() -> str | None:
