@@ -1,5 +1,5 @@
 """Warnings about a policy that loads but probably says something its author did not mean
-(`zcflow policy check`, CONTRACT §9). Errors are the loader's (states/policy.py); these are the
+(`zcflow policy check`, CONTRACT §9). Errors are the loader's (states/policy/); these are the
 doubts an operator should look at before importing a round: every one names the field and its line.
 """
 
