@@ -4,6 +4,10 @@ Two sources, one list, newest first: every history row of the cases the reader m
 transitions: `history`), and, for the administrator, every administrative act (`audit_log`,
 storage/audit.py: user changes, lockouts, policy imports and amendments, calendar years). Filterable
 by user, action, case, district and date; the same filter exports as XLSX.
+
+The page shows PAGE_LIMIT entries and pages on towards older ones by a cursor, the last shown entry's
+(time, source, id): many history rows share one instant (a cutoff sweep writes thousands), so the time
+alone cannot say where a page ended. Both sources are read newest first off their `at` index.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,8 +49,10 @@ from workflow.web.scope import WebUser, case_condition
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_LIMIT = 300
+PAGE_LIMIT = 100
 EXPORT_LIMIT = 50_000
+# The order of the merged list: newest first; at one instant a case's rows before the administration's.
+SOURCE_RANK = {"case": 1, "admin": 0}
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,46 @@ class Entry:
     reason: str
     case_id: int | None
     district: str
+    row_id: int = 0  # the row's id in its source table: with `at` and `kind`, where a page ends
+
+    @property
+    def key(self) -> tuple[dt.datetime, int, int]:
+        return (self.at, SOURCE_RANK[self.kind], self.row_id)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page ended: entries strictly older than this one in the merged order."""
+
+    at: dt.datetime
+    rank: int
+    row_id: int
+
+    def text(self) -> str:
+        return f"{self.at.astimezone(dt.UTC).isoformat()}~{self.rank}~{self.row_id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> Cursor | None:
+        if not value:
+            return None
+        try:
+            at_text, rank, row_id = value.split("~")
+            at = dt.datetime.fromisoformat(at_text)
+            cursor = cls(at, int(rank), int(row_id))
+        except ValueError:
+            cursor = None
+        if cursor is None or at.tzinfo is None or cursor.rank not in SOURCE_RANK.values() or cursor.row_id < 0:
+            raise InvalidInput(f"before: {value[:40]!r} is not a page of this log", field="before",
+                               zh="翻页参数无效，请从第一页重新查看")
+        return cursor
+
+    def older(self, at: ColumnElement[Any], row_id: ColumnElement[Any], rank: int) -> ColumnElement[bool]:
+        """The rows of one source (of `rank`) that come after this cursor in the merged order."""
+        if rank < self.rank:  # this source's rows at the cursor's instant all come after it
+            return at <= self.at
+        if rank > self.rank:
+            return at < self.at
+        return or_(at < self.at, and_(at == self.at, row_id < self.row_id))
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
@@ -99,8 +145,11 @@ def parse_filters(user: str | None, action: str | None, case: str | None, distri
         since=_day(since, "since"), until=_day(until, "until"))
 
 
-def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
+def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int,
+                  before: Cursor | None = None) -> list[Entry]:
     parts: list[ColumnElement[bool]] = [case_condition(user)]
+    if before is not None:
+        parts.append(before.older(history.c.at, history.c.id, SOURCE_RANK["case"]))
     if f.user:
         parts.append(history.c.actor_id == f.user)
     if f.action:
@@ -113,8 +162,9 @@ def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) 
         parts.append(history.c.at >= end_of_day(f.since - dt.timedelta(days=1)))
     if f.until:
         parts.append(history.c.at < end_of_day(f.until))
-    stmt = (select(history.c.at, history.c.actor_role, history.c.actor_id, history.c.action, history.c.from_state,
-                   history.c.to_state, history.c.reason, history.c.case_id, cases.c.name, cases.c.district)
+    stmt = (select(history.c.id, history.c.at, history.c.actor_role, history.c.actor_id, history.c.action,
+                   history.c.from_state, history.c.to_state, history.c.reason, history.c.case_id, cases.c.name,
+                   cases.c.district)
             .select_from(history.join(cases, cases.c.id == history.c.case_id))
             .where(and_(*parts)).order_by(history.c.at.desc(), history.c.id.desc()).limit(limit))
     out = []
@@ -123,7 +173,7 @@ def _history_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) 
         change = (f"{label_of(STATE_LABELS, r.from_state)} → {label_of(STATE_LABELS, r.to_state)}"
                   if r.from_state else label_of(STATE_LABELS, r.to_state))
         out.append(Entry(r.at, "case", who, label_of(ACTION_LABELS, r.action, "办理"), f"#{r.case_id} {r.name}",
-                         change, reason_text(r.reason), int(r.case_id), r.district or ""))
+                         change, reason_text(r.reason), int(r.case_id), r.district or "", int(r.id)))
     return out
 
 
@@ -183,10 +233,13 @@ def actor_text(actor: str) -> str:
     return "命令行" if actor == "cli" or actor.startswith("cli:") else actor
 
 
-def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
+def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int,
+                before: Cursor | None = None) -> list[Entry]:
     if user.role is not Role.admin or f.case or f.district:
         return []  # administrative acts concern no case; only the administrator reads them
     parts: list[ColumnElement[bool]] = []
+    if before is not None:
+        parts.append(before.older(audit_log.c.at, audit_log.c.id, SOURCE_RANK["admin"]))
     if f.user:
         parts.append(audit_log.c.actor == f.user)
     if f.action:
@@ -199,13 +252,25 @@ def _admin_rows(conn: Connection, user: WebUser, f: AuditFilters, limit: int) ->
         .order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
     return [Entry(r.at, "admin", actor_text(r.actor), label_of(AUDIT_ACTION_LABELS, r.action, "管理操作"),
                   _subject_text(r.subject),
-                  _detail_text(r.detail), "", None, "") for r in conn.execute(stmt)]
+                  _detail_text(r.detail), "", None, "", int(r.id)) for r in conn.execute(stmt)]
 
 
-def entries(conn: Connection, user: WebUser, f: AuditFilters, limit: int) -> list[Entry]:
-    both = _history_rows(conn, user, f, limit) + _admin_rows(conn, user, f, limit)
-    both.sort(key=lambda e: e.at, reverse=True)
+def entries(conn: Connection, user: WebUser, f: AuditFilters, limit: int,
+            before: Cursor | None = None) -> list[Entry]:
+    """Up to `limit` entries of both sources after `before` (from the newest when None), newest first."""
+    both = _history_rows(conn, user, f, limit, before) + _admin_rows(conn, user, f, limit, before)
+    both.sort(key=lambda e: e.key, reverse=True)
     return both[:limit]
+
+
+def page_of(conn: Connection, user: WebUser, f: AuditFilters, before: Cursor | None,
+            limit: int = PAGE_LIMIT) -> tuple[list[Entry], Cursor | None]:
+    """One page, and the cursor of the next (older) page when there is one."""
+    rows = entries(conn, user, f, limit + 1, before)
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], Cursor(last.at, SOURCE_RANK[last.kind], last.row_id)
 
 
 def action_choices(user: WebUser) -> list[tuple[str, str]]:
@@ -224,15 +289,18 @@ Text = Annotated[str | None, Query(max_length=100)]
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, user: PageUser, actor: Text = None, action: Text = None, case: Text = None,
-               district: Text = None, since: Text = None, until: Text = None) -> Response:
+               district: Text = None, since: Text = None, until: Text = None, before: Text = None) -> Response:
     ctx = request.app.state.web
     f = parse_filters(actor, action, case, district, since, until)
+    cursor = Cursor.parse(before)
     with ctx.db.connect() as conn:
-        rows = entries(conn, user, f, PAGE_LIMIT)
+        rows, next_cursor = page_of(conn, user, f, cursor, PAGE_LIMIT)
     query = urlencode([("actor" if k == "user" else k, v) for k, v in f.items()])
+    older = f"/audit?{query + '&' if query else ''}{urlencode({'before': next_cursor.text()})}" if next_cursor else None
     return render(request, "audit.html", {
         "nav": "audit", "rows": rows, "filters": f, "limit": PAGE_LIMIT, "query": query,
         "actions": action_choices(user), "admin": user.role is Role.admin,
+        "paged": cursor is not None, "older": older, "newest": f"/audit?{query}" if query else "/audit",
     }, user=user)
 
 
