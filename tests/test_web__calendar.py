@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from states.vocabulary import Role
 from storage.audit import audit_log
 from storage.calendar_years import calendar_years
+from tests.chinese_text import visible_text
 from tests.filings import filing
 from tests.web_support import Site, csrf_of
 from workflow.clock import SHANGHAI
@@ -73,12 +74,47 @@ def test_employer_may_not_import(site: Site) -> None:
     assert stored(site.db) == (0, 0)
 
 
-def test_a_bad_file_is_refused_in_chinese_naming_the_line(site: Site) -> None:
-    bad = PROVISIONAL.replace("2027-02-20, ", "2027-02-22, ")  # a Monday as make-up day
+ENGLISH = ("line", "Monday", "give", "is a", "missing", "expected", "differs", "override", "reason", "YAML:")
+
+
+def error_of(page: str) -> str:
+    if 'role="alert">未导入' not in page:
+        return ""
+    return visible_text(page.split('class="flash err" role="alert">')[1].split("</div>")[0])
+
+
+@pytest.mark.parametrize(("bad", "expected"), [
+    (PROVISIONAL.replace("2027-02-20, ", "2027-02-22, "), "第 13 行：2027-02-22 是周一；调休上班日只能是周六或周日"),
+    (PROVISIONAL.replace("to: 2027-02-11", "to: 2027-02-31"),
+     "第 9 行：第 2 个假期的结束日期（to）「2027-02-31」不是有效日期"),
+    (PROVISIONAL.replace("to: 2027-01-03", "to: 2026-12-30"), "第 8 行：第 1 个假期起止颠倒"),
+    (PROVISIONAL.replace("from: 2027-02-05", "from: 2027-01-02"), "与第 8 行的 2027-01-01–2027-01-03（元旦）重叠"),
+    (PROVISIONAL.replace("status: provisional", "status: draft"), "第 6 行：状态「draft」无效"),
+    (PROVISIONAL.replace("status: provisional", "statu: provisional"), "中的「statu」不是可用的字段"),
+    (PROVISIONAL.replace("holidays:\n", "holidays: [\n"), "行：不是有效的 YAML 格式"),
+    (PROVISIONAL.replace("2027-09-26", "2027-02-06"), "2027-02-06 既是调休上班日又在第 9 行的假期（春节）内"),
+])
+def test_a_bad_file_is_refused_in_chinese_naming_the_line(site: Site, bad: str, expected: str) -> None:
     r = post_import(site, "admin", bad)
     assert r.status_code == 422  # type: ignore[attr-defined]
-    assert "未导入" in r.text and "line 13" in r.text and "Monday" in r.text  # type: ignore[attr-defined]
+    shown = error_of(r.text)  # type: ignore[attr-defined]
+    assert shown.startswith("未导入，数据库未作任何改动。") and expected in shown, shown
+    assert not [w for w in ENGLISH if w in shown], shown
     assert stored(site.db) == (0, 0)
+
+
+def test_a_conflicting_year_is_refused_in_chinese_with_what_to_do(site: Site) -> None:
+    official = PROVISIONAL.replace("status: provisional", "status: official")
+    assert post_import(site, "admin", official).status_code == 303  # type: ignore[attr-defined]
+    other = official.replace("2027-09-26, ", "")
+    r = post_import(site, "admin", other)
+    shown = error_of(r.text)  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "2027 年已导入正式安排" in shown and "1 天不同：2027-09-26" in shown, shown
+    assert "请勾选「覆盖」并填写理由" in shown and not [w for w in ENGLISH if w in shown]
+    package = ("year: 2025\nsource: 测试\nstatus: official\n"
+               "holidays:\n  - {from: 2025-01-01, to: 2025-01-02, name: 元旦}\n")
+    shown = error_of(post_import(site, "admin", package).text)  # type: ignore[attr-defined]
+    assert "第 1 行：系统已内置 2025 年的国务院安排，本文件与之不同" in shown, shown
 
 
 def test_the_form_needs_its_csrf_token(site: Site) -> None:

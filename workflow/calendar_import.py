@@ -52,7 +52,12 @@ __all__ = ["CalendarImportRefused", "ImportReport", "import_calendar_year", "rec
 
 
 class CalendarImportRefused(ValueError):
-    """The file is valid but may not be stored as it is (exit 2, naming what to do)."""
+    """The file is valid but may not be stored as it is (exit 2, naming what to do); `zh` says the same
+    in Chinese for the web page."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 @dataclass
@@ -88,6 +93,12 @@ def _differences(a: CalendarYear, b: CalendarYear, limit: int = 6) -> str:
     return f"{len(diff)} day(s) differ: {shown}"
 
 
+def _differences_zh(a: CalendarYear, b: CalendarYear, limit: int = 6) -> str:
+    diff = sorted(a.working_days() ^ b.working_days())
+    shown = "、".join(d.isoformat() for d in diff[:limit]) + ("等" if len(diff) > limit else "")
+    return f"{len(diff)} 天不同：{shown}"
+
+
 def _year_line(text: str) -> int:
     for i, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("year:"):
@@ -103,15 +114,18 @@ def import_calendar_year(db: Engine, content: str, *, name: str, at: dt.datetime
     year = parse_year_file(content, name)
     reason = reason.strip() if reason else None
     if override and not reason:
-        raise CalendarImportRefused("--reason: --override needs a reason (who decided, which document)")
+        raise CalendarImportRefused("--reason: --override needs a reason (who decided, which document)",
+                                    "覆盖已有安排须填写理由（谁决定的、依据哪份文件）")
     if reason and (len(reason) > 2000 or "\x00" in reason):
-        raise CalendarImportRefused("--reason: at most 2000 characters, no NUL")
+        raise CalendarImportRefused("--reason: at most 2000 characters, no NUL", "理由最多 2000 个字，且不能含控制字符")
     where = f"{name}, line {_year_line(content)}"
     package = package_year(year.year)
     if package is not None and package.working_days() != year.working_days() and not override:
         raise CalendarImportRefused(
             f"{where}: chinesecalendar already knows {year.year} and this file differs from it "
-            f"({_differences(package, year)}); to replace it anyway give --override --reason TEXT")
+            f"({_differences(package, year)}); to replace it anyway give --override --reason TEXT",
+            f"第 {_year_line(content)} 行：系统已内置 {year.year} 年的国务院安排，本文件与之不同"
+            f"（{_differences_zh(package, year)}）；确需替换，请勾选「覆盖」并填写理由")
     with db.begin() as conn:
         lock_for_import(conn)
         previous = year_record(conn, year.year)
@@ -120,7 +134,9 @@ def import_calendar_year(db: Engine, content: str, *, name: str, at: dt.datetime
                 and before.working_days() != year.working_days() and not override):
             raise CalendarImportRefused(
                 f"{where}: an official schedule for {year.year} is already imported ({previous.source}) and this "
-                f"file differs from it ({_differences(before, year)}); to replace it give --override --reason TEXT")
+                f"file differs from it ({_differences(before, year)}); to replace it give --override --reason TEXT",
+                f"第 {_year_line(content)} 行：{year.year} 年已导入正式安排（{previous.source}），本文件与之不同"
+                f"（{_differences_zh(before, year)}）；确需替换，请勾选「覆盖」并填写理由")
         others = [y for y in load_years(conn) if y.year != year.year]
         store_year(conn, year, content=content, at=at, actor=actor, reason=reason)
         token = new_token(conn)

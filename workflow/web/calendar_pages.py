@@ -11,9 +11,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from states.calendar import product_calendar
+from states.calendar.years import CalendarFileError
 from states.vocabulary import Role
 from storage.calendar_years import sync_calendar, year_records
-from workflow.calendar_import import import_calendar_year, missing_year, month_weeks, year_view
+from workflow.calendar_import import CalendarImportRefused, import_calendar_year, missing_year, month_weeks, year_view
 from workflow.clock import SHANGHAI
 from workflow.web import csrf
 from workflow.web.auth import PageUser
@@ -87,8 +88,7 @@ def calendar_import(request: Request, user: PageUser, content: Annotated[str, Fo
     try:
         report = import_calendar_year(ctx.db, content.replace("\r\n", "\n"), name="导入的文件", at=ctx.clock(),
                                       actor=user.username, override=bool(override), reason=reason or None)
-    except ValueError as exc:
-        return _page(request, user, year, status=422, form=form,
-                     error=f"未导入，数据库未作任何改动。文件有误（请按所指行号修改）：{exc}")
+    except (CalendarFileError, CalendarImportRefused) as exc:
+        return _page(request, user, year, status=422, form=form, error=f"未导入，数据库未作任何改动。{exc.zh}")
     query = urlencode({"moved": report.recomputed.deadlines_moved})
     return RedirectResponse(f"/calendar/{report.year}?{query}", status_code=303)
