@@ -194,3 +194,16 @@ def test_a_concurrent_retry_makes_one_move(site: Site, db: Engine, backend: str,
     assert results[0].json() == results[1].json()
     assert sorted("Idempotent-Replayed" in r.headers for r in results) == [False, True]
     assert count(db, repo.history, case_id=case_id, action="submit") == 1
+
+
+def test_a_platform_account_may_not_log_into_the_pages(site: Site) -> None:
+    # CONTRACT §11: a platform is a program on the API; the admin pages are for the office's people.
+    from tests.web_support import csrf_of
+
+    client = site.client()
+    r = client.post("/login", data={"username": "plat_hz", "password": PASSWORD,
+                                    "csrf_token": csrf_of(client, "/login"), "next": "/"}, follow_redirects=False)
+    assert r.status_code == 403 and "平台账号只能通过接口（API）使用" in r.text
+    assert "zcflow_session" not in r.cookies
+    assert client.get("/cases", follow_redirects=False).status_code in (302, 303, 307)  # still not logged in
+    assert site.client().get("/api/cases", headers=site.auth("plat_hz")).status_code == 200  # the API serves it

@@ -20,7 +20,7 @@ from states.idcard import mask
 from states.labels import ACTION_LABELS, FIELD_LABELS, LEVEL_LABELS, STATE_LABELS
 from states.machine import machine_for, mermaid_views
 from states.policy import get_policy, policies
-from states.vocabulary import ALL_STATES, REASON_REQUIRED, STAGE_KINDS
+from states.vocabulary import ALL_STATES, REASON_REQUIRED, STAGE_KINDS, Role
 from workflow.clock import SHANGHAI
 from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.web import calendar_pages, csrf, service
@@ -106,6 +106,11 @@ async def login(request: Request, username: Annotated[str, Form()] = "", passwor
                           headers={"Retry-After": str(exc.retry_after)})
     if user is None:
         return render(request, "login.html", {**context, "error": "用户名或密码错误"}, user=None, status=401)
+    if user.role is Role.platform:
+        # A platform is a program serving applicants through the API (CONTRACT §11), not a person of
+        # an office: it gets no session, so no page of applicants' data is one stolen password away.
+        return render(request, "login.html", {**context, "error": "平台账号只能通过接口（API）使用，不能登录管理页面"},
+                      user=None, status=403)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, ctx.signer.session(user),
                         max_age=int(ctx.signer.session_ttl.total_seconds()), httponly=True, samesite="lax",
