@@ -333,3 +333,38 @@ def test_two_imports_of_one_version_the_second_is_a_conflict(round_db: Workflow,
     with pytest.raises(Conflict):
         do_import(db, round_text(employer="2025-04-21"), at(3, 2))
     assert counts(db) == before
+
+
+def test_an_amendment_after_an_unswept_cutoff_expires_first(round_db: Workflow) -> None:
+    """CONTRACT §3: correctness does not depend on the scheduler. The employer cutoff (seed 001 §二.2,
+    end of 04-14) passed with no tick; an extension imported on 04-16 without --reinstate finds the
+    cases expired at 04-14 24:00, as an on-time scheduler would have left them; the dry run says so
+    first and writes nothing."""
+    db, wf = round_db.db, round_db
+    ids = file_cases(wf, 3)
+    extension = round_text(employer="2025-04-21")
+    before = counts(db)
+    dry = do_import(db, extension, at(4, 16), document=DOC1, dry_run=True)
+    assert counts(db) == before  # the dry run applied the overdue cutoff only inside its rollback
+    assert dry.amended == 0 and dry.reinstate_possible == {"employer_review": 3}
+    assert dry.expired_first == {"employer": {"label": "单位网上审核推荐截止", "cases": 3}}
+    impact = do_import(db, extension, at(4, 16), document=DOC1)
+    assert impact.amended == 0 and impact.reinstate_possible == {"employer_review": 3}
+    for case_id in ids:
+        case = wf.case(case_id)
+        assert case.state == "expired"
+        with db.connect() as conn:
+            steps = [(h.action, h.at) for h in repo.case_history(conn, case_id)]
+        assert steps[-1] == ("expire", end_of_day(dt.date(2025, 4, 14)))  # at the cutoff, not at the import
+
+
+def test_an_unswept_cutoff_then_an_extension_with_reinstate_brings_them_back(round_db: Workflow) -> None:
+    """The same late import with --reinstate: expired at the cutoff, then reinstated by the amendment."""
+    db, wf = round_db.db, round_db
+    ids = file_cases(wf, 2)
+    impact = do_import(db, round_text(employer="2025-04-21"), at(4, 16), document=DOC1, reinstate=True)
+    assert impact.reinstate == {"employer_review": 2}
+    for case_id in ids:
+        with db.connect() as conn:
+            actions = [h.action for h in repo.case_history(conn, case_id)]
+        assert actions[-2:] == ["expire", "reinstate"] and wf.case(case_id).state == "employer_review"

@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +65,8 @@ class Impact:
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> {old, new, cases}
     notified: int = 0
     dry_run: bool = False
+    # cutoff -> {label, cases}: expired at that cutoff, which had passed before the import unswept
+    expired_first: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -116,13 +120,17 @@ def import_policy(db: Engine, text: str, name: str, *, actor_role: str, actor_id
     if old is not None and old.track != new.track:
         raise InvalidInput(f"track: {new.id} is a {old.track} policy; a change of track to {new.track} is refused",
                            field="track")
-    from workflow.deadlines import round_events
+    from workflow.deadlines import round_events, tick
     from workflow.engine import calendar_for
 
     with db.connect() as conn:
         trans = conn.begin()
         try:
             sync_calendar(conn)  # the years imported into this database (CONTRACT §10)
+            # First what fell due before `at` and no scheduler applied yet (CONTRACT §3: the outcome
+            # must not depend on the scheduler being on time): expiries at their own cutoffs, notices
+            # closed at their own closes. In this transaction, so that a dry run rolls them back too.
+            due_first = tick(_InTransaction(conn), at)  # type: ignore[arg-type]
             try:
                 # Every date of the round on a year the calendar knows (CONTRACT §4: never a guess).
                 for day in _round_dates(new):
@@ -133,6 +141,11 @@ def import_policy(db: Engine, text: str, name: str, *, actor_role: str, actor_id
                                   "(`zcflow calendar import FILE`)", year=exc.year) from exc
             impact = _apply(conn, old, new, text, schedule, actor_role=actor_role, actor_id=actor_id, at=at,
                             document=document, reason=reason, dry_run=dry_run, reinstate=reinstate)
+            for key, n in due_first.expired.items():
+                policy_id, _, name = key.partition(":")
+                if policy_id == new.id and n:
+                    label = next((c.label for c in (old or new).cutoffs if c.name == name), name)
+                    impact.expired_first[name] = {"label": label, "cases": n}
             if dry_run:
                 trans.rollback()
             else:
@@ -151,6 +164,25 @@ def import_policy(db: Engine, text: str, name: str, *, actor_role: str, actor_id
     if not dry_run:
         reg.refresh()
     return impact
+
+
+class _InTransaction:
+    """An open transaction lent where an Engine is expected (`tick`): each `begin()` is a savepoint in
+    it, each `connect()` the same connection, so whatever the callee writes commits or rolls back with
+    the caller's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        yield self.conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.conn.begin_nested():
+            yield self.conn
 
 
 def _apply(conn: Connection, old: Policy | None, new: Policy, text: str, schedule: list[dict[str, Any]], *,

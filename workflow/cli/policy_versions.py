@@ -67,6 +67,8 @@ def print_impact(i: dict[str, Any]) -> None:
     out.print(table)
     out.print(f"cases moved to v{i['to_version']}: {i['amended']}; deadline moved: {i['deadline_moved']}; "
               f"notifications: {i['notified'] if not i['dry_run'] else 2 * i['deadline_moved']}")
+    for name, m in i.get("expired_first", {}).items():
+        out.print(f"expired first at cutoff {name} (passed before this import, not yet swept): {m['cases']}")
     for name, n in i["expire"].items():
         out.print(f"would expire at once (cutoff {name} already past): {n}")
     for stage, n in i["reinstate"].items():
