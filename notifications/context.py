@@ -30,18 +30,8 @@ TEMPLATES: tuple[str, ...] = (
     "amended",
 )
 
-# Paying the assessment fee: seed 002 附件2 §二.7 (根据12333短信提示，登陆个人账号，点击“我的申报
-# 记录”，再点击“马上支付”，在规定时间内缴纳评审费). No amount or date is published.
-FEE_HOW = "登录个人账号，点击“我的申报记录”，再点击“马上支付”，在规定时间内缴纳评审费"
-
-# Seed 002 附件4 邮寄纸质材料清单, items 1–3 and its note; §二.3 for EMS both ways.
-MAIL_IN_ITEMS: tuple[str, ...] = (
-    "带有“浙江省专业技术任职资格申报与评审管理平台”水印的《专业技术职务任职资格评审表》一式1份",
-    "《破格推荐中级专业技术资格审批表》（破格申报人员提供）1份",
-    "回寄地址（《评审表》盖章后通过EMS到付的方式将材料邮寄回去）",
-)
-MAIL_IN_NOTE = "只有评审通过人员才需邮寄，可以单位统一邮寄。"
-MAIL_IN_SOURCE = "002_0ab6147c026b6031.txt §二.3; 附件4"
+# A round that says nothing of how to pay or what to mail (policy check warns): point to the platform.
+FEE_HOW_UNSAID = "按申报平台的缴费通知，在规定时间内缴纳评审费"
 
 # Templates that end the case: their stage is the one the case was in, not where it waits.
 ENDING_TEMPLATES = frozenset({"rejected", "expired", "revoked"})
@@ -529,9 +519,11 @@ def build_context(policy: Policy, case: CaseFacts, entry: OutboxEntry) -> dict[s
         "amendment": _amendment(ctx) if template == "amended" else None,
         "contact": contact.as_dict(),
         "enquiry": enquiry.as_dict(),
-        "fee": {"how": FEE_HOW, "source": "002_0ab6147c026b6031.txt 附件2 §二.7"},
+        "fee": {"how": policy.fee.how if policy.fee is not None else FEE_HOW_UNSAID,
+                "short": policy.fee.short if policy.fee is not None else None},
         "mail_in": ({"office": mail_office.name, "address": mail_office.address, "line": Contact.of(mail_office).line,
-                     "materials": list(MAIL_IN_ITEMS), "note": MAIL_IN_NOTE, "source": MAIL_IN_SOURCE}
+                     **(policy.mail_in.model_dump(include={"carrier", "materials", "note", "returned"})
+                        if policy.mail_in is not None else {"materials": []})}
                     if mail_office is not None else None),
         "certificate": {"issuer": _issuer(policy, case), "how": policy.certificate.how},
         "bar": {"from_year": event_year + 1, "to_year": event_year + policy.fraud_bar.years,

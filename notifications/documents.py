@@ -26,8 +26,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from notifications.context import (
-    MAIL_IN_ITEMS,
-    MAIL_IN_NOTE,
     CaseFacts,
     Contact,
     enquiry_contact,
@@ -382,22 +380,22 @@ def paper_checklist(policy_id: str, district: str | None = None) -> Checklist:
 
 
 def mail_in_instructions(policy_id: str) -> Checklist:
-    """Linping's post-review mail-in (seed 002 §二.3 and 附件4 邮寄纸质材料清单)."""
+    """Paper mailed in after the review, from the policy's `mail_in:` and its office `mail-in`
+    (Linping: seed 002 §二.3 and 附件4 邮寄纸质材料清单)."""
     policy = _policy(policy_id)
     office = policy.office("mail-in")
-    if office is None:
-        raise DocumentError("policy", f"{policy.id} has no post-review mail-in; only lp-assessment-2022 "
-                                      "does (seed 002 §二.3, 附件4)")
+    mail_in = policy.mail_in
+    if office is None or mail_in is None:
+        raise DocumentError("policy", f"{policy.id} has no post-review mail-in (its file gives no `mail_in:` and "
+                                      "no office `key: mail-in`); lp-assessment-2022 has one (seed 002 §二.3, 附件4)")
     contact = Contact.of(office)
     return Checklist(
         kind="mail-in", policy_id=policy.id, policy_name=policy.name, authority=policy.authority,
         title="邮寄纸质材料清单",
-        intro=("前期不需要报送纸质材料。11月评审结束后，评审通过人员须将纸质材料通过EMS邮寄到"
-               f"{office.name}（{office.address}）。我办将会在《评审表》盖章后通过EMS到付的方式将材料邮寄回去。"),
-        offices=(), offices_note=None, items_heading="邮寄材料", items=MAIL_IN_ITEMS,
-        notes=(f"注意：{MAIL_IN_NOTE}",), send_to=contact,
-        sources=(cite("002_0ab6147c026b6031.txt", "§二.3 纸质材料报送"),
-                 cite("002_0ab6147c026b6031.txt", "附件4 邮寄纸质材料清单")))
+        intro=f"{mail_in.when}到{office.name}（{office.address}）。{mail_in.returned or ''}",
+        offices=(), offices_note=None, items_heading="邮寄材料", items=mail_in.materials,
+        notes=(f"注意：{mail_in.note}",) if mail_in.note else (), send_to=contact,
+        sources=(cite(mail_in.source.file, mail_in.source.section),))
 
 
 # ---- output --------------------------------------------------------------------------------------

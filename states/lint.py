@@ -46,6 +46,17 @@ def lint(policy: Policy, calendar: WorkingDayCalendar, lines: Mapping[Path_, int
         field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
         out.append(Finding(code, field, message, line_of(lines, loc)))
 
+    # A stage whose message must tell the applicant what to do, with nothing in the file to say it.
+    if "fee_payment" in policy.stages and policy.fee is None:
+        warn("fee_unsaid", ("stages",), "the round has the stage fee_payment but no `fee:` (how to pay, as the "
+             "notice words it): the fee_due messages will only say to follow the platform's notice")
+    if "mail_in" in policy.stages and (policy.mail_in is None or policy.office("mail-in") is None):
+        missing = " and ".join(x for x, absent in (("`mail_in:`", policy.mail_in is None),
+                                                   ("an office `key: mail-in`", policy.office("mail-in") is None))
+                               if absent)
+        warn("mail_in_unsaid", ("stages",), f"the round has the stage mail_in but no {missing}: the "
+             "mail_in_instructions messages cannot say what to mail where")
+
     # A year the calendar does not know: every working-day count in it would be refused (CONTRACT §4).
     unknown: set[int] = set()
     for loc, day in _dates(policy):

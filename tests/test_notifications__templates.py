@@ -263,3 +263,44 @@ def test_a_draft_case_without_title_reads_plain(db: Engine) -> None:
     text = render("deadline_reminder", "sms", build_context(get_policy(case.policy_id), case, entry)).text
     assert "个人网上申报截止时间为3月31日" in text and "None" not in text
     assert rows == {} and facts == {}
+
+
+def test_fee_and_mail_in_say_what_the_policy_file_says(db: Engine) -> None:
+    """Linping (seed 002 附件2 §二.7: 登陆个人账号，点击“我的申报记录”，再点击“马上支付”; §二.3 and 附件4:
+    the papers by EMS to 临平区人社局人才开发科, returned 到付) — read from lp-assessment-2022.yaml's `fee:`
+    and `mail_in:`; a round written with other words gets its own words, with no code change (CONTRACT §9);
+    a round that says nothing gets plain wording and `policy check` warns."""
+    from states.calendar import product_calendar
+    from states.lint import lint
+
+    policy = get_policy("lp-assessment-2022")
+    walk(db, policy.id, until="certified", serial=9)  # one case: its fee_due and mail_in_instructions
+    entries = {e.template: (e, c) for e, c in real_entries(db) if e.recipient_role == "applicant"}
+
+    def text(p: Policy, template: str, channel: str) -> str:
+        entry, case = entries[template]
+        return render(template, channel, build_context(p, case, replace(entry, channel=channel))).text
+
+    assert "点击“我的申报记录”，再点击“马上支付”，在规定时间内缴纳评审费" in text(policy, "fee_due", "email")
+    assert "在“我的申报记录”中点击“马上支付”" in text(policy, "fee_due", "sms")
+    mail = text(policy, "mail_in_instructions", "email")
+    assert "通过EMS邮寄至：临平区人社局人才开发科" in mail and "只有评审通过人员才需邮寄" in mail
+    assert "我办将会在《评审表》盖章后通过EMS到付的方式将材料邮寄回去。" in mail
+    assert "《破格推荐中级专业技术资格审批表》" in mail
+
+    assert policy.fee is not None and policy.mail_in is not None
+    other = policy.model_copy(update={
+        "fee": policy.fee.model_copy(update={"how": "登录“浙里办”缴费专区缴纳评审费", "short": "在“浙里办”缴费专区付款"}),
+        "mail_in": policy.mail_in.model_copy(update={"carrier": "顺丰", "materials": ("评审表一式2份",)})})
+    assert "登录“浙里办”缴费专区缴纳评审费" in text(other, "fee_due", "email")
+    assert "在“浙里办”缴费专区付款" in text(other, "fee_due", "sms") and "马上支付" not in text(other, "fee_due", "sms")
+    mail = text(other, "mail_in_instructions", "email")
+    assert "通过顺丰邮寄至" in mail and "1. 评审表一式2份" in mail and "破格" not in mail
+
+    silent = policy.model_copy(update={"fee": None, "mail_in": None})
+    assert "按申报平台的缴费通知" in text(silent, "fee_due", "email")
+    assert "按缴费通知" in text(silent, "fee_due", "sms") and "马上支付" not in text(silent, "fee_due", "sms")
+    assert "请按通知要求报送纸质材料" in text(silent, "mail_in_instructions", "email")
+    codes = {f.code for f in lint(silent, product_calendar())}
+    assert {"fee_unsaid", "mail_in_unsaid"} <= codes
+    assert not {"fee_unsaid", "mail_in_unsaid"} & {f.code for f in lint(policy, product_calendar())}

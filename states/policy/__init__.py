@@ -21,10 +21,12 @@ from states.policy.model import (
     Decider,
     DistrictSet,
     EducationLevel,
+    Fee,
     FraudBar,
     Frozen,
     Level,
     LevelRule,
+    MailIn,
     Notice,
     Office,
     Platform,
@@ -48,9 +50,9 @@ from states.policy.yaml_text import Path_, YamlLoader, line_map, line_of, load_y
 
 __all__ = [
     "CITY_DATA_FILES", "POLICY_DIR", "POLICY_IDS", "TITLE_LEVEL", "Catalogue", "CatalogueRow", "Certificate",
-    "Committee", "CommitteeTable", "Cutoff", "Decider", "DistrictSet", "EducationLevel", "FraudBar", "Frozen", "Level",
-    "LevelRule", "Notice", "Office", "Path_", "Platform", "Policy", "PolicyError", "PolicyRegistry",
-    "PolicySource", "Scope", "Source", "StoredPolicy", "Window", "YamlLoader", "get_policy", "line_map",
-    "line_of", "load_policies", "load_policy", "load_yaml_nodes", "load_yaml_text", "parse_policy",
+    "Committee", "CommitteeTable", "Cutoff", "Decider", "DistrictSet", "EducationLevel", "Fee", "FraudBar",
+    "Frozen", "Level", "LevelRule", "MailIn", "Notice", "Office", "Path_", "Platform", "Policy", "PolicyError",
+    "PolicyRegistry", "PolicySource", "Scope", "Source", "StoredPolicy", "Window", "YamlLoader", "get_policy",
+    "line_map", "line_of", "load_policies", "load_policy", "load_yaml_nodes", "load_yaml_text", "parse_policy",
     "parse_stored", "policies", "read_yaml", "registry",
 ]

@@ -209,6 +209,27 @@ class Certificate(Frozen):
     source: Source
 
 
+class Fee(Frozen):
+    """How an applicant pays the assessment fee, as the notice words it (a round with `fee_payment`)."""
+
+    how: str = Field(min_length=1)  # "登录个人账号，点击“我的申报记录”，再点击“马上支付”，在规定时间内缴纳评审费"
+    short: str | None = Field(default=None, max_length=30)  # what an SMS says: 在“我的申报记录”中点击“马上支付”
+    source: Source
+
+
+class MailIn(Frozen):
+    """Paper mailed in after the review (a round with `mail_in`), as the notice words it; where to is
+    the office `key: mail-in` of `offices:`."""
+
+    # Who mails what, when, by which carrier, up to "到" and the office (前期不需要报送纸质材料。11月评审结束后，…)
+    when: str = Field(min_length=1)
+    carrier: str = Field(min_length=1)  # "EMS"
+    materials: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None  # "只有评审通过人员才需邮寄，可以单位统一邮寄。"
+    returned: str | None = None  # how the papers come back
+    source: Source
+
+
 class FraudBar(Frozen):
     years: int = Field(ge=1)
     source: Source
@@ -240,6 +261,10 @@ class Policy(Frozen):
     platform: Platform
     sms_sign: str = Field(min_length=1, max_length=12)  # 【杭州人社】
     certificate: Certificate
+    # A round with the stage `fee_payment` / `mail_in` says how to pay / what to mail (`policy check`
+    # warns when one is missing; the messages then say only to follow the platform's notice).
+    fee: Fee | None = None
+    mail_in: MailIn | None = None
     calendar_overrides: Mapping[dt.date, bool] = Field(default_factory=dict)
     # Inline, or read by the loader from catalogues/<id>.yaml and `committee_table_file:` beside the file.
     catalogue: Catalogue
