@@ -290,7 +290,8 @@ def test_fee_and_mail_in_say_what_the_policy_file_says(db: Engine) -> None:
 
     assert policy.fee is not None and policy.mail_in is not None
     other = policy.model_copy(update={
-        "fee": policy.fee.model_copy(update={"how": "登录“浙里办”缴费专区缴纳评审费", "short": "在“浙里办”缴费专区付款"}),
+        "fee": policy.fee.model_copy(update={"how": "登录“浙里办”缴费专区缴纳评审费",
+                                             "short": "在“浙里办”缴费专区付款"}),
         "mail_in": policy.mail_in.model_copy(update={"carrier": "顺丰", "materials": ("评审表一式2份",)})})
     assert "登录“浙里办”缴费专区缴纳评审费" in text(other, "fee_due", "email")
     assert "在“浙里办”缴费专区付款" in text(other, "fee_due", "sms") and "马上支付" not in text(other, "fee_due", "sms")
