@@ -15,6 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks import actions, amendment, calendar_years, common, cutoff, dashboard, memory, rounds
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--keep-data", metavar="DIR", type=Path,
+                        help="keep benchmark 4's loaded database between runs (SQLite: a file in DIR; "
+                             "PostgreSQL: the schema zcb_keep_dashboard_<size>) and reuse it, migrated "
+                             "to the head, instead of loading it again")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even if a server is named")
     args = parser.parse_args(argv)
     chosen = [b.strip() for b in args.only.split(",") if b.strip()] or list(BENCHMARKS)
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)}")
     warnings.simplefilter("ignore")
-    report = Report(SIZES[args.size])
+    report = Report(SIZES[args.size], keep=args.keep_data)
     pg = None if args.no_postgres else common.postgres_url()
     if pg is None:
         report.notes.append("PostgreSQL not measured: set ZCFLOW_BENCH_DATABASE_URL or ZCFLOW_TEST_DATABASE_URL")

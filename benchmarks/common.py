@@ -95,6 +95,7 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plans: list[str] = field(default_factory=list)  # query plans, printed after the table
+    keep: Path | None = None  # --keep-data: where benchmark 4 keeps its loaded database between runs
 
     def add(self, fig: Figure) -> Figure:
         self.figures.append(fig)
@@ -208,6 +209,31 @@ class Backend:
         admin.dispose()
         if schema in self.made:
             self.made.remove(schema)
+
+    def kept(self, label: str, keep_dir: Path) -> tuple[str, bool]:
+        """The URL of a database kept between runs (`--keep-data`), migrated to the head, and whether
+        it already holds data: a SQLite file in `keep_dir`, a schema `zcb_keep_<label>` on PostgreSQL.
+        Never dropped by the benchmarks; delete the file or the schema to start afresh."""
+        if self.name == "sqlite":
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{keep_dir / f'{label}.db'}"
+        else:
+            assert self.pg_url
+            schema = f"zcb_keep_{label.replace('-', '_')}"
+            admin = make_engine(self.pg_url)
+            with admin.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+            admin.dispose()
+            base = self.pg_url
+            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            with engine.connect() as conn:
+                loaded = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one() > 0
+        finally:
+            engine.dispose()
+        return url, bool(loaded)
 
     def close(self) -> None:
         for schema in list(self.made):

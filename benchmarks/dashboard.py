@@ -167,9 +167,13 @@ def run(report: Report, backends: list[Backend]) -> None:
     cutoff = min((c for c in policy.cutoffs if dt.datetime.combine(c.date, dt.time(), SHANGHAI) >= NOW),
                  key=lambda c: c.date)
     for b in backends:
-        url = b.fresh("dashboard")
         t0 = time.perf_counter()
-        Loader(url).load(specs(n))
+        if report.keep is not None:
+            url, loaded = b.kept(f"dashboard-{report.size.name}", report.keep)
+        else:
+            url, loaded = b.fresh("dashboard"), False
+        if not loaded:
+            Loader(url).load(specs(n))
         load_s = time.perf_counter() - t0
         db = engine_for(url)
         with db.connect() as conn:
@@ -186,7 +190,9 @@ def run(report: Report, backends: list[Backend]) -> None:
                     fig.target, fig.met = "≤ 50 ms", ms <= 50
                 if name.startswith("web "):
                     report.plans += [f"{b.name} · {name}:", *("    " + line for line in plans_of(db, conn, fn))]
-        report.notes.append(f"dashboard: {n:,} cases loaded into {b.name} in {load_s:.0f} s")
+        report.notes.append(f"dashboard: {n:,} cases {'reused (migrated to the head)' if loaded else 'loaded'} "
+                            f"in {b.name} in {load_s:.0f} s")
         db.dispose()
-        b.drop(url)
+        if report.keep is None:
+            b.drop(url)
 
