@@ -17,6 +17,7 @@ from states.calendar import end_of_day, product_calendar
 from states.legal import cite_source
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
+from storage import search
 from storage.repo import cases, history
 from storage.tables import NOTICE_STATES, OPEN_NOTICE_SQL
 from workflow.web.scope import WebUser, case_condition
@@ -75,16 +76,16 @@ def _due_within(policy_ids: list[str], now: dt.datetime, days: int) -> ColumnEle
     return or_(*parts)
 
 
-def _search(q: str) -> ColumnElement[bool]:
+def _search(q: str, dialect: str) -> ColumnElement[bool]:
+    """A name holding `q`, or for 4 to 18 digits (an X last), an ID number ending with them (the whole
+    number too); through the search indexes of storage/search.py."""
     q = q.strip()
     if _ID_QUERY.fullmatch(q):
-        number = q.upper()
-        return or_(cases.c.id_number == number, cases.c.id_number.endswith(number, autoescape=True))
-    by_name: ColumnElement[bool] = cases.c.name.contains(q, autoescape=True)
-    return by_name
+        return search.id_number_endswith(dialect, q.upper())
+    return search.name_contains(dialect, q)
 
 
-def condition(user: WebUser, f: CaseFilters, now: dt.datetime) -> ColumnElement[bool]:
+def condition(user: WebUser, f: CaseFilters, now: dt.datetime, dialect: str) -> ColumnElement[bool]:
     parts = [case_condition(user)]
     for column, value in ((cases.c.policy_id, f.policy), (cases.c.state, f.state),
                           (cases.c.district, f.district), (cases.c.employer, f.employer),
@@ -95,14 +96,14 @@ def condition(user: WebUser, f: CaseFilters, now: dt.datetime) -> ColumnElement[
         pids = [f.policy] if f.policy else list(policies())
         parts.append(_due_within(pids, now, f.due_within))
     if f.q and f.q.strip():
-        parts.append(_search(f.q))
+        parts.append(_search(f.q, dialect))
     return and_(*parts)
 
 
 def list_cases(conn: Connection, user: WebUser, f: CaseFilters, now: dt.datetime, *, limit: int,
                offset: int = 0, order: Sequence[ColumnElement[Any]] = ()) -> tuple[list[Row[Any]], int]:
     """One page of the cases `f` selects; `order` (workflow.web.sorting) before the id."""
-    where = condition(user, f, now)
+    where = condition(user, f, now, conn.dialect.name)
     total = int(conn.execute(select(func.count()).select_from(cases).where(where)).scalar_one())
     rows = list(conn.execute(select(cases).where(where).order_by(*order, cases.c.id).limit(limit).offset(offset)))
     return rows, total

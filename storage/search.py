@@ -1,0 +1,58 @@
+"""Substring search on names and ID numbers through the derived tables of migration 0012.
+
+Each condition is the plain `LIKE` the search means (its semantics, on each backend, are the
+answer), ANDed with `cases.id IN (candidates)`, where the candidates come from an index and are a
+superset of the rows the `LIKE` matches:
+
+- a query of 3 characters or more: the trigram index `case_search` (FTS5 trigram on SQLite, which
+  folds case like SQLite's `LIKE` and more; pg_trgm GIN on PostgreSQL, which serves the `LIKE`
+  itself);
+- a name query of 1 or 2 characters: `case_name_grams`, every distinct 1- and 2-character substring
+  of each name as SQL's `lower()` gives it (a name holding the query holds it as one of its grams,
+  and `lower()` of the same characters is the same gram).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, column, func, literal_column, select, table
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
+
+from storage.repo import cases
+
+_fts = table("case_search", column("name"), column("id_number"))  # SQLite (FTS5; its rowid is the case id)
+_trigrams = table("case_search", column("case_id"), column("name"), column("id_number"))  # PostgreSQL
+_grams = table("case_name_grams", column("gram"), column("case_id"))
+
+SHORT = 2  # queries of at most this many characters are served by case_name_grams
+
+
+def _phrase(q: str) -> str:
+    """An FTS5 query matching `q` as one string (its trigrams in order); quotes doubled."""
+    return '"' + q.replace('"', '""') + '"'
+
+
+def _trigram_candidates(dialect: str, col: str, q: str, *, suffix: bool = False) -> Select[tuple[int]]:
+    if dialect == "sqlite":
+        return select(literal_column("case_search.rowid")).select_from(_fts).where(
+            _fts.c[col].op("MATCH")(_phrase(q)))
+    target = _trigrams.c[col]
+    return select(_trigrams.c.case_id).where(
+        target.endswith(q, autoescape=True) if suffix else target.contains(q, autoescape=True))
+
+
+def name_contains(dialect: str, q: str) -> ColumnElement[bool]:
+    """Cases whose name holds `q` (as `name LIKE '%q%'`, LIKE's wildcards in `q` taken literally)."""
+    like = cases.c.name.contains(q, autoescape=True)
+    if len(q) <= SHORT:
+        candidates = select(_grams.c.case_id).where(_grams.c.gram == func.lower(q))
+    else:
+        candidates = _trigram_candidates(dialect, "name", q)
+    return and_(cases.c.id.in_(candidates), like)
+
+
+def id_number_endswith(dialect: str, number: str) -> ColumnElement[bool]:
+    """Cases whose ID number ends with `number` (at least 3 characters; the whole number included)."""
+    assert len(number) > SHORT
+    like = cases.c.id_number.endswith(number, autoescape=True)
+    return and_(cases.c.id.in_(_trigram_candidates(dialect, "id_number", number, suffix=True)), like)
