@@ -418,7 +418,7 @@ class Loader:
                 for table in ("applicants", "cases"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                       f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-            vacuum(engine, "applicants", "cases")
+            vacuum(engine, "applicants", "cases", "case_search", "case_name_grams")  # as autovacuum would
         finally:
             engine.dispose()
         return n

@@ -148,6 +148,7 @@ FIELD_LABELS: dict[str, str] = {
     "q": "姓名或证件号",
     "page": "页码",
     "per_page": "每页条数",
+    "closing_page": "公示列表页码",
     "sort": "排序",
     "case_ids": "所选案件",
     "case": "案件号",

@@ -29,6 +29,7 @@ from workflow.web.dashboard import cutoff_tables, due_days, touched_policies
 from workflow.web.labels import label
 from workflow.web.login import TooManyAttempts, attempt_async, client_address
 from workflow.web.queries import (
+    CLOSING_PER_PAGE,
     CaseFilters,
     case_counts_by_policy,
     expired_between,
@@ -135,8 +136,10 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 # ---- dashboard --------------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, user: PageUser, policy: str | None = None) -> Response:
+def dashboard(request: Request, user: PageUser, policy: str | None = None,
+              closing_page: str | None = None) -> Response:
     ctx = ctx_of(request)
+    page = _int_param(closing_page, "closing_page", 1, 100_000) or 1
     now = ctx.clock()
     with ctx.db.connect() as conn:
         per_policy = case_counts_by_policy(conn, user)
@@ -153,7 +156,8 @@ def dashboard(request: Request, user: PageUser, policy: str | None = None) -> Re
         counts = stage_counts(conn, user, p.id)
         tables = cutoff_tables(conn, user, p, now)
         week_start = local_midnight(now) - dt.timedelta(days=now.astimezone(SHANGHAI).weekday())
-        closing = notices_closing(conn, user, p.id, week_start, week_start + dt.timedelta(days=7))
+        closing, closing_total = notices_closing(conn, user, p.id, week_start, week_start + dt.timedelta(days=7),
+                                                 limit=CLOSING_PER_PAGE, offset=(page - 1) * CLOSING_PER_PAGE)
         today = local_midnight(now)
         expired = expired_between(conn, user, p.id, today, today + dt.timedelta(days=1))
     states = [s for s in machine_for(p).states if s in p.stages or counts.get(s)]
@@ -162,6 +166,8 @@ def dashboard(request: Request, user: PageUser, policy: str | None = None) -> Re
     return render(request, "dashboard.html", {
         "nav": "dashboard", "policies": tabs, "per_policy": per_policy, "policy": p, "bars": bars,
         "total": sum(counts.values()), "tables": tables, "closing": closing, "expired": expired,
+        "closing_total": closing_total, "closing_page": page,
+        "closing_pages": max(1, -(-closing_total // CLOSING_PER_PAGE)),
         "week_start": week_start, "today": local_date(now),
         "calendar_missing": calendar_pages.calendar_banner(ctx),
         # The case-list link of each cutoff: cases due within the days until it (rounded up).

@@ -12,16 +12,18 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
 
 from states.calendar import end_of_day, product_calendar
 from states.legal import cite_source
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
-from storage import search
+from storage import case_counts, search
 from storage.repo import cases, history
 from storage.tables import NOTICE_STATES, OPEN_NOTICE_SQL
-from workflow.web.scope import WebUser, case_condition
+from workflow.web.scope import ALL_POLICIES, WebUser, case_condition, whole_policies
 
+CLOSING_PER_PAGE = 20  # the dashboard's notices closing this week, a page at a time
 _ID_QUERY = re.compile(r"[0-9]{4,17}[0-9Xx]?")
 
 
@@ -63,17 +65,37 @@ def next_cutoff(policy: Policy, stage: str, now: dt.datetime) -> Cutoff | None:
     return min(ahead, key=lambda c: c.date) if ahead else None
 
 
-def _due_within(policy_ids: list[str], now: dt.datetime, days: int) -> ColumnElement[bool]:
+def _due_within(policy_ids: list[str], now: dt.datetime, days: int, *, one_policy: bool) -> list[ColumnElement[bool]]:
+    """"Due within `days`" as disjoint conditions whose OR it is, each an equality or range seek on an
+    index, so that a count adds one count per part instead of reading every row the OR matches:
+    an open notice closing in the window (the literal open-notice condition of the partial indexes), and
+    per policy the stages a cutoff in the window ends — other than notice states; notice states whose
+    close is not in the window; returned by one; an objection suspending one. `one_policy`: the
+    caller's conditions already hold the policy (the only one in `policy_ids`)."""
     until = now + dt.timedelta(days=days)
-    parts: list[ColumnElement[bool]] = [and_(
-        text(OPEN_NOTICE_SQL), cases.c.notice_closes_at >= now, cases.c.notice_closes_at <= until)]
-    for pid in policy_ids:
-        policy = get_policy(pid)
-        stages = [s for s in policy.stages
-                  if (c := next_cutoff(policy, s, now)) is not None and end_of_day(c.date) <= until]
-        if stages:
-            parts.append(and_(cases.c.policy_id == pid, _in_stages(stages)))
-    return or_(*parts)
+    closes = cases.c.notice_closes_at
+    in_window = and_(text(OPEN_NOTICE_SQL), closes >= now, closes <= until)
+    due = {pid: stages for pid in policy_ids if (stages := _stages_due(get_policy(pid), now, until))}
+    if any(RETURNED in stages or OBJECTION in stages for stages in due.values()):
+        # A stage a case returns to or objects from: the parts would overlap; one OR, as it was.
+        return [or_(in_window, *(and_(cases.c.policy_id == pid, _in_stages(stages)) for pid, stages in due.items()))]
+    parts: list[ColumnElement[bool]] = [in_window]
+    for pid, stages in due.items():
+        of = [] if one_policy else [cases.c.policy_id == pid]
+        notices = [s for s in stages if s in NOTICE_STATES]
+        others = [s for s in stages if s not in NOTICE_STATES]
+        if others:
+            parts.append(and_(*of, cases.c.state.in_(others)))
+        if notices:
+            parts.append(and_(*of, cases.c.state.in_(notices), or_(closes.is_(None), closes < now, closes > until)))
+        parts.append(and_(*of, cases.c.state == RETURNED, cases.c.return_stage.in_(stages)))
+        parts.append(and_(*of, cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)))
+    return parts
+
+
+def _stages_due(policy: Policy, now: dt.datetime, until: dt.datetime) -> list[str]:
+    """The stages of `policy` whose next cutoff ends by `until`."""
+    return [s for s in policy.stages if (c := next_cutoff(policy, s, now)) is not None and end_of_day(c.date) <= until]
 
 
 def _search(q: str, dialect: str) -> ColumnElement[bool]:
@@ -85,28 +107,38 @@ def _search(q: str, dialect: str) -> ColumnElement[bool]:
     return search.name_contains(dialect, q)
 
 
-def condition(user: WebUser, f: CaseFilters, now: dt.datetime, dialect: str) -> ColumnElement[bool]:
+def conditions(user: WebUser, f: CaseFilters, now: dt.datetime,
+               dialect: str) -> tuple[ColumnElement[bool], list[ColumnElement[bool]]]:
+    """What `f` selects in the user's scope: (the filters, the disjoint parts of "due within" — the
+    filters alone when there are none)."""
     parts = [case_condition(user)]
     for column, value in ((cases.c.policy_id, f.policy), (cases.c.state, f.state),
                           (cases.c.district, f.district), (cases.c.employer, f.employer),
                           (cases.c.committee, f.committee)):
         if value:
             parts.append(column == value)
-    if f.due_within is not None:
-        pids = [f.policy] if f.policy else list(policies())
-        parts.append(_due_within(pids, now, f.due_within))
     if f.q and f.q.strip():
         parts.append(_search(f.q, dialect))
-    return and_(*parts)
+    due: list[ColumnElement[bool]] = []
+    if f.due_within is not None:
+        pids = [f.policy] if f.policy else list(policies())
+        due = _due_within(pids, now, f.due_within, one_policy=bool(f.policy))
+    return and_(*parts), due
 
 
 def list_cases(conn: Connection, user: WebUser, f: CaseFilters, now: dt.datetime, *, limit: int,
                offset: int = 0, order: Sequence[ColumnElement[Any]] = ()) -> tuple[list[Row[Any]], int]:
-    """One page of the cases `f` selects; `order` (workflow.web.sorting) before the id."""
-    where = condition(user, f, now, conn.dialect.name)
-    total = int(conn.execute(select(func.count()).select_from(cases).where(where)).scalar_one())
+    """One page of the cases `f` selects; `order` (workflow.web.sorting) before the id. With "due within",
+    the total is the sum of a count per disjoint part (each an index seek)."""
+    filters, due = conditions(user, f, now, conn.dialect.name)
+    counts = [select(func.count()).select_from(cases).where(and_(filters, part)).scalar_subquery()
+              for part in due or [true()]]
+    total: Any = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    where = and_(filters, or_(*due)) if due else filters
     rows = list(conn.execute(select(cases).where(where).order_by(*order, cases.c.id).limit(limit).offset(offset)))
-    return rows, total
+    return rows, int(conn.execute(select(total)).scalar_one())
 
 
 def visible_case(conn: Connection, user: WebUser, case_id: int) -> Row[Any] | None:
@@ -163,12 +195,19 @@ def _count_in_stages(conn: Connection, user: WebUser, policy_id: str, stages: tu
     return int(conn.execute(select(total)).scalar_one())
 
 
-def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
-                    end: dt.datetime) -> list[Row[Any]]:
-    return list(conn.execute(select(cases).where(and_(
+def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime, end: dt.datetime, *,
+                    limit: int, offset: int = 0) -> tuple[list[Row[Any]], int]:
+    """One page of the policy's open notices closing in [start, end), by close time, with the columns the
+    dashboard shows, and how many there are in all (a round's week can hold 10,000)."""
+    where = and_(
         # The literal condition lets the planner use the partial index on open notices.
         cases.c.policy_id == policy_id, text(OPEN_NOTICE_SQL), cases.c.notice_closes_at >= start,
-        cases.c.notice_closes_at < end, case_condition(user))).order_by(cases.c.notice_closes_at, cases.c.id)))
+        cases.c.notice_closes_at < end, case_condition(user))
+    total = int(conn.execute(select(func.count()).select_from(cases).where(where)).scalar_one())
+    stmt: Select[Any] = (select(cases.c.id, cases.c.name, cases.c.employer, cases.c.state, cases.c.notice_closes_at)
+                         .where(where).order_by(cases.c.notice_closes_at, cases.c.id).limit(limit).offset(offset))
+    rows: list[Row[Any]] = list(conn.execute(stmt))
+    return rows, total
 
 
 def expired_between(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
@@ -218,5 +257,16 @@ def pending_due(case: Any, now: dt.datetime) -> list[DueTime]:
 
 
 def case_counts_by_policy(conn: Connection, user: WebUser) -> dict[str, int]:
-    stmt = select(cases.c.policy_id, func.count()).where(case_condition(user)).group_by(cases.c.policy_id)
-    return {str(p): int(n) for p, n in conn.execute(stmt)}
+    """{policy: the user's cases}. A scope of whole policies reads the counts migration 0013 keeps (and,
+    when its journal has grown and `conn` was not in a transaction, folds the journal afterwards);
+    any other scope counts its cases."""
+    whole = whole_policies(user)
+    if whole is None:
+        stmt = select(cases.c.policy_id, func.count()).where(case_condition(user)).group_by(cases.c.policy_id)
+        return {str(p): int(n) for p, n in conn.execute(stmt)}
+    owned = not conn.in_transaction()
+    found, journal = case_counts.policy_counts(conn, None if whole is ALL_POLICIES else list(whole))
+    if journal > case_counts.FOLD_AT and owned:
+        conn.rollback()  # the read's own transaction
+        case_counts.fold(conn)
+    return found

@@ -167,6 +167,21 @@ def case_condition(user: WebUser) -> ColumnElement[bool]:
     return false()  # deny by default
 
 
+ALL_POLICIES: tuple[str, ...] = ("*",)  # whole_policies' answer for a scope of every policy
+
+
+def whole_policies(user: WebUser) -> tuple[str, ...] | None:
+    """The policies whose every case `user` sees, when that is the whole of the scope (ALL_POLICIES for
+    an administrator); None for a scope that takes some of a policy's cases (a district, an employer…)."""
+    if user.role is Role.admin:
+        return ALL_POLICIES
+    if user.role is Role.city:
+        return tuple(city_policies(user.scope.city))
+    if user.role is Role.platform:
+        return tuple(user.scope.policies)
+    return None
+
+
 def visible_policies(user: WebUser) -> list[Policy]:
     """The policies whose pages and dashboards `user` may open: a city user only its city's."""
     if user.role is Role.city:
