@@ -15,6 +15,7 @@ superset of the rows the `LIKE` matches:
 from __future__ import annotations
 
 from sqlalchemy import and_, column, func, literal_column, select, table
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 
@@ -25,6 +26,7 @@ _trigrams = table("case_search", column("case_id"), column("name"), column("id_n
 _grams = table("case_name_grams", column("gram"), column("case_id"))
 
 SHORT = 2  # queries of at most this many characters are served by case_name_grams
+BOUND = 5_000  # SQLite: at most this many candidates are bound as a list (see _among)
 
 
 def _phrase(q: str) -> str:
@@ -41,18 +43,31 @@ def _trigram_candidates(dialect: str, col: str, q: str, *, suffix: bool = False)
         target.endswith(q, autoescape=True) if suffix else target.contains(q, autoescape=True))
 
 
-def name_contains(dialect: str, q: str) -> ColumnElement[bool]:
+def name_contains(conn: Connection, q: str) -> ColumnElement[bool]:
     """Cases whose name holds `q` (as `name LIKE '%q%'`, LIKE's wildcards in `q` taken literally)."""
     like = cases.c.name.contains(q, autoescape=True)
     if len(q) <= SHORT:
         candidates = select(_grams.c.case_id).where(_grams.c.gram == func.lower(q))
     else:
-        candidates = _trigram_candidates(dialect, "name", q)
-    return and_(cases.c.id.in_(candidates), like)
+        candidates = _trigram_candidates(conn.dialect.name, "name", q)
+    return and_(_among(conn, candidates), like)
 
 
-def id_number_endswith(dialect: str, number: str) -> ColumnElement[bool]:
+def id_number_endswith(conn: Connection, number: str) -> ColumnElement[bool]:
     """Cases whose ID number ends with `number` (at least 3 characters; the whole number included)."""
     assert len(number) > SHORT
     like = cases.c.id_number.endswith(number, autoescape=True)
-    return and_(cases.c.id.in_(_trigram_candidates(dialect, "id_number", number, suffix=True)), like)
+    return and_(_among(conn, _trigram_candidates(conn.dialect.name, "id_number", number, suffix=True)), like)
+
+
+def _among(conn: Connection, candidates: Select[tuple[int]]) -> ColumnElement[bool]:
+    """`cases.id IN (candidates)`. On SQLite the candidates are looked up first and bound as a list when
+    there are at most BOUND of them: without statistics (zcflow runs no ANALYZE) SQLite's planner takes
+    an equality on an indexed scope column (`district = ?`) for a few rows and would read every case of
+    the district to probe the subquery; a list of ids it reads by rowid."""
+    among: ColumnElement[bool] = cases.c.id.in_(candidates)
+    if conn.dialect.name == "sqlite":
+        ids = list(conn.execute(candidates.limit(BOUND + 1)).scalars())
+        if len(ids) <= BOUND:
+            among = cases.c.id.in_(ids)
+    return among

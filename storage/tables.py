@@ -96,6 +96,16 @@ class Case(SQLModel, table=True):
             postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
             sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
         ),
+        # A district department's notices of one round closing in a window, counted from the index (0014).
+        # (0014 also gives SQLite, only, ix_cases_policy (policy_id): a round's cases in id order.)
+        Index(
+            "ix_cases_district_policy_open_notices",
+            "district",
+            "policy_id",
+            "notice_closes_at",
+            postgresql_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+            sqlite_where=text(f"state IN ({_NOTICE_STATES_SQL})"),
+        ),
         # A district's open notices by close time (migration 0002): the dashboard's overdue list
         # (repo.overdue_notices) reads its 50 rows straight off this index at any table size.
         Index(

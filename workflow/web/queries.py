@@ -98,17 +98,17 @@ def _stages_due(policy: Policy, now: dt.datetime, until: dt.datetime) -> list[st
     return [s for s in policy.stages if (c := next_cutoff(policy, s, now)) is not None and end_of_day(c.date) <= until]
 
 
-def _search(q: str, dialect: str) -> ColumnElement[bool]:
+def _search(conn: Connection, q: str) -> ColumnElement[bool]:
     """A name holding `q`, or for 4 to 18 digits (an X last), an ID number ending with them (the whole
     number too); through the search indexes of storage/search.py."""
     q = q.strip()
     if _ID_QUERY.fullmatch(q):
-        return search.id_number_endswith(dialect, q.upper())
-    return search.name_contains(dialect, q)
+        return search.id_number_endswith(conn, q.upper())
+    return search.name_contains(conn, q)
 
 
-def conditions(user: WebUser, f: CaseFilters, now: dt.datetime,
-               dialect: str) -> tuple[ColumnElement[bool], list[ColumnElement[bool]]]:
+def conditions(conn: Connection, user: WebUser, f: CaseFilters,
+               now: dt.datetime) -> tuple[ColumnElement[bool], list[ColumnElement[bool]]]:
     """What `f` selects in the user's scope: (the filters, the disjoint parts of "due within" — the
     filters alone when there are none)."""
     parts = [case_condition(user)]
@@ -118,7 +118,7 @@ def conditions(user: WebUser, f: CaseFilters, now: dt.datetime,
         if value:
             parts.append(column == value)
     if f.q and f.q.strip():
-        parts.append(_search(f.q, dialect))
+        parts.append(_search(conn, f.q))
     due: list[ColumnElement[bool]] = []
     if f.due_within is not None:
         pids = [f.policy] if f.policy else list(policies())
@@ -130,7 +130,7 @@ def list_cases(conn: Connection, user: WebUser, f: CaseFilters, now: dt.datetime
                offset: int = 0, order: Sequence[ColumnElement[Any]] = ()) -> tuple[list[Row[Any]], int]:
     """One page of the cases `f` selects; `order` (workflow.web.sorting) before the id. With "due within",
     the total is the sum of a count per disjoint part (each an index seek)."""
-    filters, due = conditions(user, f, now, conn.dialect.name)
+    filters, due = conditions(conn, user, f, now)
     counts = [select(func.count()).select_from(cases).where(and_(filters, part)).scalar_subquery()
               for part in due or [true()]]
     total: Any = counts[0]
