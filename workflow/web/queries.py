@@ -118,6 +118,7 @@ def conditions(conn: Connection, user: WebUser, f: CaseFilters,
         if value:
             parts.append(column == value)
     if f.q and f.q.strip():
+        parts = [search.beside_search(conn, p) for p in parts]
         parts.append(_search(conn, f.q))
     due: list[ColumnElement[bool]] = []
     if f.due_within is not None:
