@@ -4,12 +4,13 @@ Each condition is the plain `LIKE` the search means (its semantics, on each back
 answer), ANDed with `cases.id IN (candidates)`, where the candidates come from an index and are a
 superset of the rows the `LIKE` matches:
 
-- a query of 3 characters or more: the trigram index `case_search` (FTS5 trigram on SQLite, which
-  folds case like SQLite's `LIKE` and more; pg_trgm GIN on PostgreSQL, which serves the `LIKE`
-  itself);
+- a name query of 3 characters or more: the trigram index `case_search` (FTS5 trigram on SQLite,
+  which folds case like SQLite's `LIKE` and more; pg_trgm GIN on PostgreSQL, serving the `LIKE`);
 - a name query of 1 or 2 characters: `case_name_grams`, every distinct 1- and 2-character substring
   of each name as SQL's `lower()` gives it (a name holding the query holds it as one of its grams,
-  and `lower()` of the same characters is the same gram).
+  and `lower()` of the same characters is the same gram);
+- an ID number's tail (4 characters or more): `case_id_tails`, the `lower()` of each number's last 4
+  characters (a number ending with the query ends with the query's last 4).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from sqlalchemy.sql.selectable import Select
 
 from storage.repo import cases
 
-_fts = table("case_search", column("name"), column("id_number"))  # SQLite (FTS5; its rowid is the case id)
-_trigrams = table("case_search", column("case_id"), column("name"), column("id_number"))  # PostgreSQL
+_fts = table("case_search", column("name"))  # SQLite (FTS5; its rowid is the case id)
+_trigrams = table("case_search", column("case_id"), column("name"))  # PostgreSQL
 _grams = table("case_name_grams", column("gram"), column("case_id"))
+_tails = table("case_id_tails", column("tail"), column("case_id"))
 
-SHORT = 2  # queries of at most this many characters are served by case_name_grams
+SHORT = 2  # name queries of at most this many characters are served by case_name_grams
+TAIL = 4  # characters of an ID number's end in case_id_tails
 BOUND = 5_000  # SQLite: at most this many candidates are bound as a list (see _among)
 
 
@@ -34,30 +37,25 @@ def _phrase(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
-def _trigram_candidates(dialect: str, col: str, q: str, *, suffix: bool = False) -> Select[tuple[int]]:
-    if dialect == "sqlite":
-        return select(literal_column("case_search.rowid")).select_from(_fts).where(
-            _fts.c[col].op("MATCH")(_phrase(q)))
-    target = _trigrams.c[col]
-    return select(_trigrams.c.case_id).where(
-        target.endswith(q, autoescape=True) if suffix else target.contains(q, autoescape=True))
-
-
 def name_contains(conn: Connection, q: str) -> ColumnElement[bool]:
     """Cases whose name holds `q` (as `name LIKE '%q%'`, LIKE's wildcards in `q` taken literally)."""
     like = cases.c.name.contains(q, autoescape=True)
     if len(q) <= SHORT:
         candidates = select(_grams.c.case_id).where(_grams.c.gram == func.lower(q))
+    elif conn.dialect.name == "sqlite":
+        candidates = select(literal_column("case_search.rowid")).select_from(_fts).where(
+            _fts.c.name.op("MATCH")(_phrase(q)))
     else:
-        candidates = _trigram_candidates(conn.dialect.name, "name", q)
+        candidates = select(_trigrams.c.case_id).where(_trigrams.c.name.contains(q, autoescape=True))
     return and_(_among(conn, candidates), like)
 
 
 def id_number_endswith(conn: Connection, number: str) -> ColumnElement[bool]:
-    """Cases whose ID number ends with `number` (at least 3 characters; the whole number included)."""
-    assert len(number) > SHORT
+    """Cases whose ID number ends with `number` (at least TAIL characters; the whole number included)."""
+    assert len(number) >= TAIL
     like = cases.c.id_number.endswith(number, autoescape=True)
-    return and_(_among(conn, _trigram_candidates(conn.dialect.name, "id_number", number, suffix=True)), like)
+    candidates = select(_tails.c.case_id).where(_tails.c.tail == func.lower(number[-TAIL:]))
+    return and_(_among(conn, candidates), like)
 
 
 def beside_search(conn: Connection, condition: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -26,18 +26,18 @@ branch_labels = None
 depends_on = None
 
 
-def _sqlite_add(row: str, n: int) -> list[str]:
-    return [f"INSERT OR IGNORE INTO policy_case_counts (policy_id, cases) VALUES ({row}.policy_id, 0)",
-            f"UPDATE policy_case_counts SET cases = cases + ({n}) WHERE policy_id = {row}.policy_id"]
+def _sqlite_add(row: str, n: int) -> str:
+    return (f"INSERT INTO policy_case_counts (policy_id, cases) VALUES ({row}.policy_id, {n}) "
+            f"ON CONFLICT (policy_id) DO UPDATE SET cases = cases + ({n})")
 
 
 SQLITE = [
     "CREATE TABLE policy_case_counts (policy_id VARCHAR(64) NOT NULL PRIMARY KEY, cases INTEGER NOT NULL)",
     "INSERT INTO policy_case_counts (policy_id, cases) SELECT policy_id, count(*) FROM cases GROUP BY policy_id",
-    f"CREATE TRIGGER cases_count_insert AFTER INSERT ON cases BEGIN {'; '.join(_sqlite_add('new', 1))}; END",
-    f"CREATE TRIGGER cases_count_delete AFTER DELETE ON cases BEGIN {'; '.join(_sqlite_add('old', -1))}; END",
+    f"CREATE TRIGGER cases_count_insert AFTER INSERT ON cases BEGIN {_sqlite_add('new', 1)}; END",
+    f"CREATE TRIGGER cases_count_delete AFTER DELETE ON cases BEGIN {_sqlite_add('old', -1)}; END",
     f"CREATE TRIGGER cases_count_update AFTER UPDATE OF policy_id ON cases "
-    f"WHEN old.policy_id IS NOT new.policy_id BEGIN {'; '.join(_sqlite_add('old', -1) + _sqlite_add('new', 1))}; END",
+    f"WHEN old.policy_id IS NOT new.policy_id BEGIN {_sqlite_add('old', -1)}; {_sqlite_add('new', 1)}; END",
 ]
 
 POSTGRES = [
