@@ -277,3 +277,16 @@ def test_vendored_scripts_are_served_locally(site: Site) -> None:
 def test_times_are_shown_in_shanghai(site: Site) -> None:
     html = site.browser("admin").get(f"/cases/{site.cases['a_notice']}").text
     assert (T0 - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M") in html  # 09:00 local, not 01:00 UTC
+
+
+def test_dashboard_pages_the_notices_closing_this_week(site: Site) -> None:
+    closes = site.wf.case(site.cases["a_notice"]).notice_closes_at
+    site.now = closes - dt.timedelta(hours=12)
+    browser = site.browser("admin")
+    html = browser.get("/?policy=hz-recognition-2025h1").text
+    closing = html.split("本周期满的公示")[1].split("</section>")[0]
+    assert 'data-testid="closing-total">共 1 件<' in closing and "closing-pager" not in closing
+    html = browser.get("/?policy=hz-recognition-2025h1&closing_page=2").text
+    assert "没有这一页" in html.split("本周期满的公示")[1].split("</section>")[0]
+    bad = browser.get("/?policy=hz-recognition-2025h1&closing_page=x")
+    assert bad.status_code == 422 and "公示列表页码须为整数" in bad.text
