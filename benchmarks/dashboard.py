@@ -123,6 +123,10 @@ def _for_user(conn: Any, web: Any, who: str, user: Any, policy: Any) -> list[tup
                                      limit=web.CLOSING_PER_PAGE)),
         (f"web facet_values district ({who})",
          lambda: web.facet_values(conn, user, "district", POLICY)),
+        (f"web facet_values employer ({who})",
+         lambda: web.facet_values(conn, user, "employer", POLICY)),
+        (f"web facet_values committee, all policies ({who})",
+         lambda: web.facet_values(conn, user, "committee", None)),
         (f"web case_counts_by_policy ({who})", lambda: web.case_counts_by_policy(conn, user)),
     ]
 

@@ -18,7 +18,7 @@ from states.calendar import end_of_day, product_calendar
 from states.legal import cite_source
 from states.policy import Cutoff, Policy, get_policy, policies
 from states.vocabulary import OBJECTION, RETURNED
-from storage import case_counts, search
+from storage import case_counts, case_facets, search
 from storage.repo import cases, history
 from storage.tables import NOTICE_STATES, OPEN_NOTICE_SQL
 from workflow.web.scope import ALL_POLICIES, WebUser, case_condition, whole_policies
@@ -225,11 +225,18 @@ def expired_between(conn: Connection, user: WebUser, policy_id: str, start: dt.d
 
 def facet_values(conn: Connection, user: WebUser, column: str, policy_id: str | None,
                  limit: int = 300) -> list[str]:
-    """The distinct values of `column` among the user's cases, for the filter drop-downs."""
+    """The distinct values of `column` among the user's cases, for the filter drop-downs: from the
+    combinations migration 0015 keeps (a few thousand rows) for the columns it keeps, else from the cases."""
+    scope = and_(case_condition(user), cases.c.policy_id == policy_id if policy_id else true())
+    if column in case_facets.COLUMNS:
+        owned = not conn.in_transaction()
+        values, journal = case_facets.distinct_values(conn, column, scope, limit)
+        if journal > case_facets.FOLD_AT and owned:
+            conn.rollback()  # the read's own transaction
+            case_facets.fold(conn)
+        return values
     col = cases.c[column]
-    where = and_(case_condition(user), col.is_not(None),
-                 cases.c.policy_id == policy_id if policy_id else true())
-    rows = conn.execute(select(col).where(where).distinct().order_by(col).limit(limit))
+    rows = conn.execute(select(col).where(scope, col.is_not(None)).distinct().order_by(col).limit(limit))
     return [str(v) for v in rows.scalars()]
 
 
