@@ -10,18 +10,24 @@ two schedulers race to close them. Afterwards it checks, from the database:
   - no lost update: every 200 answer has exactly its history row, and no case moved twice;
   - every 409 is correct: it names `conflict` or `illegal_transition`, on a case the other request moved;
   - each notice closed exactly once; versions equal history rows - 1 for every case;
-  - no answer other than 200 and 409.
-It prints throughput and latency percentiles (`--json` for one object) and exits 1 if a check fails.
+  - no answer other than 200 and 409 (a request that got no answer at all is status 0, a transport failure).
+It prints throughput, latency percentiles (p50/p95/p99), the statuses, the transport failures, the CPU
+each process spent per action served, and the machine's load average before and after (`--json` for one
+object), and exits 1 if a check fails. `--port P` puts the servers on P and P+1 (default: free ports);
+`--profile DIR` samples each server with py-spy (when installed) into DIR/serve0.txt and serve1.txt
+(collapsed stacks; `scripts/profile_layers.py` sums them by layer).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -103,10 +109,34 @@ def seed(db: Engine, n_review: int, n_notice: int, notice_due: dt.datetime) -> N
                               f"(SELECT max(id) FROM {table}))"))
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(args: list[str], env: dict[str, str], log: Path, spy: Path | None = None) -> subprocess.Popen[bytes]:
     out = log.open("wb")
-    return subprocess.Popen([sys.executable, "-m", "workflow.cli", *args], cwd=ROOT, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "workflow.cli", *args]
+    if spy is not None:  # sampled by py-spy, which runs the server as its child
+        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--rate", "250",
+                   "--format", "raw", "--output", str(spy), "--", *command]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants so far, from /proc (0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total + sum(cpu_seconds(c) for c in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -121,14 +151,67 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up in {timeout} s")
 
 
+class RawClient:
+    """A lean HTTP/1.1 keep-alive client for the load (the default): a pool of connections per server,
+    one request at a time on each, Content-Length bodies (what uvicorn sends). It costs a fraction of
+    httpx's CPU per request, which on a 2-core machine the servers otherwise have to share with the
+    load generator. A connection that fails is dropped; the request is status 0 (a transport failure)."""
+
+    def __init__(self, token: str, timeout: float = 30) -> None:
+        self.token = token
+        self.timeout = timeout
+        self.idle: dict[str, list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = defaultdict(list)
+
+    async def post(self, base: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        pool = self.idle[base]
+        conn = pool.pop() if pool else await asyncio.open_connection(host, int(port))
+        reader, writer = conn
+        try:
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {self.token}\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+            payload_bytes = await asyncio.wait_for(reader.readexactly(int(fields.get("content-length", "0"))),
+                                                   self.timeout)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError,
+                IndexError) as exc:
+            writer.close()
+            return 0, {"error": repr(exc)}
+        if fields.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            pool.append(conn)
+        payload = json.loads(payload_bytes) if fields.get("content-type", "").startswith("application/json") else {}
+        return status, payload
+
+    def close(self) -> None:
+        for pool in self.idle.values():
+            for _reader, writer in pool:
+                writer.close()
+
+
 async def fire_load(bases: list[str], token: str, case_ids: list[int], seconds: float, rate: float,
-                    concurrency: int) -> tuple[list[dict[str, Any]], float]:
+                    concurrency: int, client_kind: str = "raw") -> tuple[list[dict[str, Any]], float]:
     """Open-loop load: every 1/rate s one request starts (pairs count as two)."""
     results: list[dict[str, Any]] = []
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     sem = asyncio.Semaphore(concurrency)
+    raw = RawClient(token)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+
+        async def post(base: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if client_kind == "raw":
+                return await raw.post(base, path, json.dumps(body).encode())
+            try:
+                r = await client.post(f"{base}{path}", json=body)
+                return r.status_code, (r.json() if r.headers.get("content-type", "").startswith(
+                    "application/json") else {})
+            except httpx.HTTPError as exc:
+                return 0, {"error": repr(exc)}
 
         async def one(base: str, case_id: int, action: str, pair: bool) -> None:
             body: dict[str, Any] = {"action": action}
@@ -136,12 +219,7 @@ async def fire_load(bases: list[str], token: str, case_ids: list[int], seconds: 
                 body["reason"] = "材料不完整"
             async with sem:
                 t0 = time.perf_counter()
-                try:
-                    r = await client.post(f"{base}/api/cases/{case_id}/actions", json=body)
-                    status, payload = r.status_code, (r.json() if r.headers.get("content-type", "").startswith(
-                        "application/json") else {})
-                except httpx.HTTPError as exc:
-                    status, payload = 0, {"error": repr(exc)}
+                status, payload = await post(base, f"/api/cases/{case_id}/actions", body)
                 results.append({"case": case_id, "action": action, "status": status, "pair": pair,
                                 "ms": (time.perf_counter() - t0) * 1000, "error": payload.get("error")})
 
@@ -165,6 +243,7 @@ async def fire_load(bases: list[str], token: str, case_ids: list[int], seconds: 
                 await asyncio.sleep(delay)
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start_t
+    raw.close()
     return results, elapsed
 
 
@@ -216,7 +295,8 @@ def verify(db: Engine, results: list[dict[str, Any]], n_review: int, n_notice: i
     return problems
 
 
-def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, Any]:
+def run(url: str, seconds: float, rate: float, concurrency: int, port: int | None = None,
+        profile: Path | None = None, client_kind: str = "raw") -> dict[str, Any]:
     schema = f"load_{uuid.uuid4().hex[:8]}"
     admin = make_engine(url)
     with admin.begin() as conn:
@@ -243,10 +323,12 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
                # One shifted clock for every process, however far apart they start.
                "ZCFLOW_NOW_SINCE": str(time.time()), "ZCFLOW_OUTBOX_DIR": tmp.name}
         env.pop("CI", None)
-        ports = [free_port(), free_port()]
+        ports = [port, port + 1] if port else [free_port(), free_port()]
         logs = [Path(tmp.name) / name for name in ("serve0.log", "serve1.log", "scheduler0.log", "scheduler1.log")]
-        for port, log in zip(ports, logs[:2], strict=True):
-            procs.append(start(["serve", "--host", "127.0.0.1", "--port", str(port), "--database", db_url], env, log))
+        for i, (p, log) in enumerate(zip(ports, logs[:2], strict=True)):
+            spy = profile / f"serve{i}.txt" if profile is not None else None
+            procs.append(start(["serve", "--host", "127.0.0.1", "--port", str(p), "--database", db_url], env, log,
+                               spy))
         for log in logs[2:]:
             procs.append(start(["scheduler", "--interval", "2", "--database", db_url], env, log))
         bases = [f"http://127.0.0.1:{p}" for p in ports]
@@ -256,8 +338,14 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
                            timeout=30).json()["access_token"]
         # Start the load when the children's shifted clocks reach NOW (so the notices fall due mid-run).
         time.sleep(max(0.0, load_at - time.monotonic()))
+        load_before = load_average()
+        cpu_before = [cpu_seconds(p.pid) for p in procs]
+        client_before = time.process_time()
         results, elapsed = asyncio.run(fire_load(bases, token, list(range(1, n_review + 1)), seconds, rate,
-                                                 concurrency))
+                                                 concurrency, client_kind))
+        client_cpu = time.process_time() - client_before
+        cpu = [cpu_seconds(p.pid) - before for p, before in zip(procs, cpu_before, strict=True)]
+        load_after = load_average()
         # Let the schedulers finish closing the notices that came due.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -271,22 +359,40 @@ def run(url: str, seconds: float, rate: float, concurrency: int) -> dict[str, An
         for p, log in zip(procs, logs, strict=True):
             if p.poll() is not None:
                 tail = log.read_text(encoding="utf-8", errors="replace")[-800:]
-                problems.append(f"{p.args[3]} exited early with {p.returncode}: …{tail}")
+                problems.append(f"{log.stem} exited early with {p.returncode}: …{tail}")
         latencies = sorted(r["ms"] for r in results)
         q = statistics.quantiles(latencies, n=100) if len(latencies) >= 100 else latencies
         statuses = Counter(r["status"] for r in results)
         errors = Counter(r["error"] for r in results if r["status"] == 409)
+        transport = Counter(r["error"] for r in results if r["status"] == 0)
+        answered = max(1, sum(n for s, n in statuses.items() if s))
+
+        def per_action(seconds_: float) -> float:
+            return round(seconds_ * 1000 / answered, 2)
+
         return {
             "seconds": round(elapsed, 1), "requests": len(results),
             "throughput_per_s": round(len(results) / elapsed, 1), "target_rate": rate,
-            "p50_ms": round(q[49], 1) if len(q) >= 99 else None, "p99_ms": round(q[98], 1) if len(q) >= 99 else None,
+            "p50_ms": round(q[49], 1) if len(q) >= 99 else None, "p95_ms": round(q[94], 1) if len(q) >= 99 else None,
+            "p99_ms": round(q[98], 1) if len(q) >= 99 else None,
             "statuses": dict(statuses), "refusals": dict(errors),
+            "transport_failures": sum(transport.values()), "transport_errors": dict(transport.most_common(3)),
+            # CPU spent during the load per answered request, in ms: both servers together, both
+            # schedulers together, and this process (the load generator).
+            "cpu_ms_per_action": {"web": per_action(cpu[0] + cpu[1]), "schedulers": per_action(cpu[2] + cpu[3]),
+                                  "load_generator": per_action(client_cpu)},
+            "load_average_before_after": [load_before, load_after], "cpus": os.cpu_count(),
             "pairs": sum(1 for r in results if r["pair"]) // 2, "notices_closed_by_two_schedulers": n_notice,
-            "web_servers": 2, "schedulers": 2, "problems": problems, "ok": not problems,
+            "web_servers": 2, "schedulers": 2, "client": client_kind, "problems": problems, "ok": not problems,
         }
     finally:
         for p in procs:
-            p.terminate()
+            if profile is not None and p in procs[:2]:  # stop the server; py-spy then writes its samples
+                for child in children(p.pid):
+                    with contextlib.suppress(OSError):
+                        os.kill(child, signal.SIGTERM)
+            else:
+                p.terminate()
         for p in procs:
             try:
                 p.wait(timeout=20)
@@ -306,11 +412,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=200, help="requests started per second")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--port", type=int, default=None,
+                        help="the first server's port; the second gets the next (default: free ports)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample the servers with py-spy into DIR (a directory; needs py-spy installed)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the load's HTTP client: a lean keep-alive one (default) or httpx (earlier runs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.database or not args.database.startswith("postgresql"):
         parser.error("--database: give a PostgreSQL URL (several servers and schedulers share it)")
-    report = run(args.database, args.seconds, args.rate, args.concurrency)
+    if args.port is not None and not 1024 <= args.port < 65535:
+        parser.error("--port: between 1024 and 65534")
+    if args.profile is not None:
+        if not Path(sys.executable).with_name("py-spy").exists():
+            parser.error("--profile: py-spy is not installed beside this Python (pip install py-spy)")
+        args.profile.mkdir(parents=True, exist_ok=True)
+    report = run(args.database, args.seconds, args.rate, args.concurrency, args.port, args.profile, args.client)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
