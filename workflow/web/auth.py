@@ -3,10 +3,12 @@
 Both are itsdangerous signatures over the user's id, the user's `auth_epoch` and a random id, with a
 timestamp; each kind has its own salt, so a session cookie is not a bearer token and the other way
 round. Expiry is checked against the wall clock by itsdangerous itself (not workflow.clock, which a
-demo may run in simulated time). The user is loaded from the database on every request (one
-primary-key lookup), and the epoch must still be the user's: logout, a password change or reset and
-`user disable` add one to it, which ends every session and token of that user at once; a deleted or
-disabled user is logged out at once too. The session's random id is what CSRF tokens are bound to.
+demo may run in simulated time). The user is loaded from the database (one primary-key lookup), and
+the epoch must still be the user's: logout, a password change or reset and `user disable` add one to
+it, which ends every session and token of that user; a deleted or disabled user is logged out too.
+Pages look the user up on every request. A bearer token's answer is kept for a few seconds per
+server process (workflow/web/token_cache.py): a revocation ends it at once in the process that made
+it and within that bound in the others. The session's random id is what CSRF tokens are bound to.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from workflow.errors import WorkflowError
 from workflow.web.scope import WebUser
+from workflow.web.token_cache import TokenCache
 from workflow.web.users import load_user
 
 SESSION_COOKIE = "zcflow_session"
@@ -73,8 +77,14 @@ class Signer:
         return URLSafeTimedSerializer(self.secret, salt=salt)
 
     def _read(self, salt: str, value: str, ttl: dt.timedelta) -> Claims | None:
+        read = self._read_until(salt, value, ttl)
+        return read[0] if read is not None else None
+
+    def _read_until(self, salt: str, value: str, ttl: dt.timedelta) -> tuple[Claims, float] | None:
+        """The claims and the wall-clock second after which the signature no longer holds."""
+        max_age = int(ttl.total_seconds())
         try:
-            data = self._serializer(salt).loads(value, max_age=int(ttl.total_seconds()))
+            data, signed_at = self._serializer(salt).loads(value, max_age=max_age, return_timestamp=True)
         except BadSignature:  # also SignatureExpired
             return None
         if not isinstance(data, dict):
@@ -82,7 +92,8 @@ class Signer:
         user_id, epoch, sid = data.get("u"), data.get("e"), data.get("s")
         if not (isinstance(user_id, int) and isinstance(epoch, int) and isinstance(sid, str)):
             return None
-        return Claims(user_id, epoch, sid)
+        # itsdangerous accepts a signature while its age in whole seconds is at most max_age.
+        return Claims(user_id, epoch, sid), signed_at.timestamp() + max_age + 1
 
     def _issue(self, salt: str, user: WebUser) -> str:
         return str(self._serializer(salt).dumps({"u": user.id, "e": user.epoch, "s": secrets.token_urlsafe(16)}))
@@ -98,6 +109,10 @@ class Signer:
 
     def read_token(self, value: str) -> Claims | None:
         return self._read("zcflow.api-token", value, self.token_ttl)
+
+    def read_token_until(self, value: str) -> tuple[Claims, float] | None:
+        """The token's claims and when it expires (wall clock, seconds since the epoch)."""
+        return self._read_until("zcflow.api-token", value, self.token_ttl)
 
     def bind(self, purpose: str, value: str) -> str:
         """An HMAC of `value` under this key, for `purpose` (CSRF tokens bound to a session id)."""
@@ -128,13 +143,25 @@ def _signer(request: Request) -> Signer:
 bearer = HTTPBearer(auto_error=False, description="POST /api/token 取得的令牌 (a token from POST /api/token)")
 
 
-def api_user(request: Request,
-             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> WebUser:
+async def api_user(request: Request,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> WebUser:
+    """The token's user: from this process's token cache, else checked (signature, then the user's row,
+    off the event loop) and remembered. Async, so that a remembered token costs no thread hop."""
     if credentials is None:
         raise Unauthenticated("missing bearer token: POST /api/token with username and password, then send "
                               "Authorization: Bearer <token>")
-    claims = _signer(request).read_token(credentials.credentials)
-    user = load_user(_db(request), claims.user_id, claims.epoch) if claims is not None else None
+    token = credentials.credentials
+    cache: TokenCache = request.app.state.web.tokens
+    user = cache.get(token)
+    if user is not None:
+        return user
+    generation = cache.generation
+    read = _signer(request).read_token_until(token)
+    if read is not None:
+        claims, expires_at = read
+        user = await run_in_threadpool(load_user, _db(request), claims.user_id, claims.epoch)
+        if user is not None:
+            cache.put(token, user, expires_at, generation)
     if user is None:
         raise Unauthenticated("the bearer token is invalid or has expired; ask POST /api/token for a new one")
     return user

@@ -43,6 +43,7 @@ from workflow.web.render import deadline, policy_label, render, sh
 from workflow.web.scope import WebUser, visible_policies
 from workflow.web.service import WebContext
 from workflow.web.sorting import SORT_LABELS, order_for
+from workflow.web.token_cache import forget_users
 from workflow.web.users import MAX_PASSWORD, MAX_USERNAME, end_sessions
 
 router = APIRouter(include_in_schema=False)
@@ -128,6 +129,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     if user is not None:
         with ctx_of(request).db.begin() as conn:
             end_sessions(conn, user.id)
+        forget_users()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row
@@ -36,6 +36,7 @@ from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, Work
 from workflow.web.auth import Signer
 from workflow.web.queries import DueTime, pending_due, visible_case
 from workflow.web.scope import WebUser
+from workflow.web.token_cache import TokenCache
 
 MAX_BULK = 500
 # Servers act at their own clock's "now"; clocks of several servers differ by a few milliseconds
@@ -53,6 +54,7 @@ class WebContext:
     signer: Signer
     clock: Callable[[], dt.datetime]
     secure_cookies: bool = False
+    tokens: TokenCache = field(default_factory=TokenCache)  # verified bearer tokens, for a few seconds
 
 
 FREE_TEXT_FIELDS = frozenset({"reason", "statement"})

@@ -23,6 +23,7 @@ from storage.tables import User
 from workflow.errors import InvalidInput, NotFound
 from workflow.web.passwords import MAX_LENGTH, PasswordRejected, check_password
 from workflow.web.scope import ScopeError, WebUser, parse_role, parse_scope
+from workflow.web.token_cache import forget_users
 
 users = User.__table__  # type: ignore[attr-defined]
 
@@ -155,7 +156,8 @@ def _row(conn: Connection, username: str) -> Any:
 
 
 def end_sessions(conn: Connection, user_id: int) -> None:
-    """End every session and token of the user (logout does this; so do the changes below)."""
+    """End every session and token of the user (logout does this; so do the changes below). The
+    caller calls token_cache.forget_users() once its transaction has committed."""
     conn.execute(update(users).where(users.c.id == user_id).values(auth_epoch=users.c.auth_epoch + 1))
 
 
@@ -174,6 +176,7 @@ def change_password(db: Engine, username: str, new_password: str, now: dt.dateti
         end_sessions(conn, row.id)
         action = "user_password" if old_password is not None else "user_password_reset"
         record_audit(conn, at=now, actor=actor, action=action, subject=row.username)
+    forget_users()
 
 
 def set_disabled(db: Engine, username: str, disabled: bool, now: dt.datetime, *, actor: str) -> bool:
@@ -187,6 +190,7 @@ def set_disabled(db: Engine, username: str, disabled: bool, now: dt.datetime, *,
             end_sessions(conn, row.id)
         record_audit(conn, at=now, actor=actor, action="user_disable" if disabled else "user_enable",
                      subject=row.username)
+    forget_users()
     return True
 
 
@@ -201,6 +205,7 @@ def set_scope(db: Engine, username: str, role: str, scope: dict[str, Any], now: 
         record_audit(conn, at=now, actor=actor, action="user_scope", subject=row.username,
                      detail={"role": parsed_role.value, "scope": parsed_scope.to_json(),
                              "was": {"role": row.role, "scope": dict(row.scope or {})}})
+    forget_users()
     return WebUser(int(row.id), str(row.username), parsed_role, parsed_scope, int(row.auth_epoch))
 
 
