@@ -274,12 +274,15 @@ class Workflow:
     # ---- moving --------------------------------------------------------------------------
     def fire(self, case_id: int, action: str, actor: Actor, now: dt.datetime,
              reason: str | None = None, *, conn: Connection | None = None,
-             skew: dt.timedelta = dt.timedelta(0)) -> Transition:
+             skew: dt.timedelta = dt.timedelta(0), check: Callable[[repo.CaseRow], None] | None = None) -> Transition:
         """Take `action` on the case, in a transaction of its own or, with `conn`, inside the caller's.
 
         `skew`: how far the caller's clock may lag the one that recorded the case's last event. A web
         server acting "now" runs on its own clock, a few milliseconds off its peers': a `now` that
-        little before the last event is that event's instant, not a backdated action."""
+        little before the last event is that event's instant, not a backdated action.
+
+        `check`: the caller's own test of the case as the move reads it, in the move's transaction and
+        before anything is written (the web tier's scope and expected version); it raises to refuse."""
         require_aware(now, "now")
         if action not in ACTIONS:
             raise InvalidInput(f"action: unknown action {clip(action)}; actions: {', '.join(ACTIONS)}",
@@ -299,7 +302,7 @@ class Workflow:
                 # Inside the caller's transaction (an idempotent request): one attempt, and a refusal
                 # after time moved the case rolls those moves back with it (tick records them later).
                 try:
-                    outcome = self._fire(conn, case_id, action, actor, now, reason, skew)
+                    outcome = self._fire(conn, case_id, action, actor, now, reason, skew, check)
                 except _Overtaken:
                     raise Conflict(f"case {case_id} is being changed by others; reload and try again",
                                    case=case_id) from None
@@ -309,7 +312,7 @@ class Workflow:
             for _attempt in range(_CATCH_UP_ATTEMPTS):
                 try:
                     with self.db.begin() as own:
-                        outcome = self._fire(own, case_id, action, actor, now, reason, skew)
+                        outcome = self._fire(own, case_id, action, actor, now, reason, skew, check)
                 except _Overtaken:
                     continue
                 if isinstance(outcome, WorkflowError):
@@ -328,13 +331,16 @@ class Workflow:
             raise
 
     def _fire(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
-              reason: str | None, skew: dt.timedelta = dt.timedelta(0)) -> Transition | WorkflowError:
+              reason: str | None, skew: dt.timedelta = dt.timedelta(0),
+              check: Callable[[repo.CaseRow], None] | None = None) -> Transition | WorkflowError:
         """One attempt, in `conn`'s transaction. Returns the move made, or the refusal to raise once
         the moves time made are committed. Raises (rolling back) otherwise: `_Overtaken` when another
         writer moved the case first while those were being recorded (the caller tries again)."""
         case, hooked = repo.load_case_for_move(conn, case_id)
         if case is None:
             raise NotFound(f"case {case_id} does not exist", case=case_id)
+        if check is not None:
+            check(case)
         if now < case.updated_at and case.updated_at - now <= skew:
             now = case.updated_at
         policy = get_policy(case.policy_id, case.policy_version)

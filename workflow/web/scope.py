@@ -13,8 +13,9 @@
 - platform: `{"policies": ["hz-recognition-2025h1", ...]}`; an applicant-facing platform (CONTRACT §11):
   sees, creates and acts (the applicant's actions only) on the cases of the policies it serves.
 
-Every read and every action goes through :func:`case_condition`, so a case outside the scope is
-simply not found (404), never "forbidden" (403): nothing about it leaks.
+Every read and every action goes through :func:`scope_filter` (its SQL :func:`case_condition` for
+reads, its row test inside an action's transaction), so a case outside the scope is simply not found
+(404), never "forbidden" (403): nothing about it leaks.
 """
 
 from __future__ import annotations
@@ -141,30 +142,62 @@ def city_policies(city: str | None) -> list[str]:
     return [p.id for p in policies().values() if p.scope.city == city]
 
 
-def case_condition(user: WebUser) -> ColumnElement[bool]:
-    """The SQL condition that selects exactly the cases `user` may see."""
+@dataclass(frozen=True)
+class ScopeFilter:
+    """What a user may see, as data: a case is in scope when any term holds, a term being columns
+    each within its values (no terms: nothing; one empty term: everything). It gives the SQL
+    condition for queries and the same test on a case already loaded (an action checks the row its
+    move reads, in the move's transaction, without a query of its own)."""
+
+    terms: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
+
+    def condition(self) -> ColumnElement[bool]:
+        ors: list[ColumnElement[bool]] = []
+        for term in self.terms:
+            if not term:
+                return true()
+            ands = [cases.c[column] == values[0] if len(values) == 1 else cases.c[column].in_(values)
+                    for column, values in term]
+            ors.append(ands[0] if len(ands) == 1 else and_(*ands))
+        if not ors:
+            return false()
+        return ors[0] if len(ors) == 1 else or_(*ors)
+
+    def admits(self, case: Any) -> bool:
+        return any(all(getattr(case, column) in values for column, values in term) for term in self.terms)
+
+
+EVERYTHING = ScopeFilter(((),))
+NOTHING = ScopeFilter(())
+
+
+def scope_filter(user: WebUser) -> ScopeFilter:
+    """The cases `user` may see (deny by default). The one source of the table above."""
     s = user.scope
     if user.role is Role.admin:
-        return true()
+        return EVERYTHING
     if user.role is Role.employer:
-        mine: ColumnElement[bool] = cases.c.employer == s.employer
-        return mine
+        return ScopeFilter(((("employer", (s.employer,)),),)) if s.employer else NOTHING
     if user.role is Role.department:
-        district: ColumnElement[bool] = cases.c.district == s.district
-        return district
+        return ScopeFilter(((("district", (s.district,)),),)) if s.district else NOTHING
     if user.role is Role.committee:
-        parts: list[ColumnElement[bool]] = []
+        terms: list[tuple[tuple[str, tuple[str, ...]], ...]] = []
         if s.committees:
-            parts.append(cases.c.committee.in_(s.committees))
+            terms.append((("committee", s.committees),))
         if s.districts and s.series:
-            parts.append(and_(cases.c.district.in_(s.districts), cases.c.series.in_(s.series)))
-        return or_(*parts) if parts else false()
+            terms.append((("district", s.districts), ("series", s.series)))
+        return ScopeFilter(tuple(terms))
     if user.role is Role.city:
-        ids = city_policies(s.city)
-        return cases.c.policy_id.in_(ids) if ids else false()
+        ids = tuple(city_policies(s.city))
+        return ScopeFilter(((("policy_id", ids),),)) if ids else NOTHING
     if user.role is Role.platform:
-        return cases.c.policy_id.in_(s.policies) if s.policies else false()
-    return false()  # deny by default
+        return ScopeFilter(((("policy_id", s.policies),),)) if s.policies else NOTHING
+    return NOTHING
+
+
+def case_condition(user: WebUser) -> ColumnElement[bool]:
+    """The SQL condition that selects exactly the cases `user` may see."""
+    return scope_filter(user).condition()
 
 
 ALL_POLICIES: tuple[str, ...] = ("*",)  # whole_policies' answer for a scope of every policy

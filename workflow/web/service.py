@@ -35,7 +35,7 @@ from workflow.engine import Actor, Transition, Workflow, token_of
 from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, WorkflowError
 from workflow.web.auth import Signer
 from workflow.web.queries import DueTime, pending_due, visible_case
-from workflow.web.scope import WebUser
+from workflow.web.scope import WebUser, scope_filter
 from workflow.web.token_cache import TokenCache
 
 MAX_BULK = 500
@@ -121,16 +121,23 @@ def load_visible(ctx: WebContext, user: WebUser, case_id: int, conn: Connection 
 def act(ctx: WebContext, user: WebUser, case_id: int, action: str, reason: str | None,
         expected_version: int | None = None, *, conn: Connection | None = None) -> Transition:
     """Fire as the user's own role (a platform: the applicant's actions only, CONTRACT §11), in its
-    own transaction or, with `conn`, inside the caller's (an idempotent request's)."""
+    own transaction or, with `conn`, inside the caller's (an idempotent request's). The scope and
+    `expected_version` are checked on the row the move reads, in its transaction: one round trip
+    for the case, not a read of its own before the move."""
     reason = clean_text(reason, "reason")
     action = clean_text(action, "action", max_len=64) or ""
-    case = load_visible(ctx, user, case_id, conn)
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(f"case {case_id} is at version {case.version}, not {expected_version}: it was changed "
-                       "since you loaded it; reload and try again", case=case_id, version=case.version,
-                       zh=f"案件 {case_id} 已被他人修改（在您打开页面之后），请刷新页面查看最新状态后再操作")
+    scope = scope_filter(user)
+
+    def visible(case: repo.CaseRow) -> None:
+        if not scope.admits(case):  # outside the scope looks exactly like absent (CONTRACT §8)
+            raise NotFound(f"case {case_id} does not exist", case=case_id)
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(f"case {case_id} is at version {case.version}, not {expected_version}: it was changed "
+                           "since you loaded it; reload and try again", case=case_id, version=case.version,
+                           zh=f"案件 {case_id} 已被他人修改（在您打开页面之后），请刷新页面查看最新状态后再操作")
+
     return ctx.wf.fire(case_id, action, Actor(user.role, user.username), ctx.clock(), reason, conn=conn,
-                       skew=SERVER_CLOCK_SKEW)
+                       skew=SERVER_CLOCK_SKEW, check=visible)
 
 
 def record_objection(ctx: WebContext, user: WebUser, case_id: int, reason: str | None,
