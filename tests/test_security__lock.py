@@ -18,7 +18,8 @@ def name(requirement: str) -> str:
 
 def locked(path: Path) -> dict[str, str]:
     text = path.read_text(encoding="utf-8")
-    pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+) \\$", text, re.M))
+    # name==version, then an environment marker where the dependency has one (uvloop: not on Windows)
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)(?: ;[^\\\n]*)? \\$", text, re.M))
     blocks = re.split(r"\n(?=[A-Za-z0-9_.\-]+==)", text)
     for block in blocks[1:]:
         assert "--hash=sha256:" in block, f"{path.name}: {block.splitlines()[0]} has no hash"

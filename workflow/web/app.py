@@ -43,6 +43,7 @@ from workflow.web import (
 )
 from workflow.web.auth import LoginRequired, Signer, Unauthenticated, secret_key, session_user
 from workflow.web.csrf import CsrfFailed
+from workflow.web.jsonresp import FastJSONResponse
 from workflow.web.login import TooManyAttempts
 from workflow.web.middleware import BodyLimit, SecurityHeaders
 from workflow.web.render import STATIC, make_env, render
@@ -98,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             if exc.http_status == 401:
                 headers["WWW-Authenticate"] = "Bearer"
-            return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers or None)
+            return FastJSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers or None)
         return _error_page(request, exc.http_status, exc.zh, headers)
 
     @app.exception_handler(SQLAlchemyError)
@@ -240,6 +241,8 @@ KEEP_ALIVE_SECONDS = 75
 
 
 def serve(db: Engine, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-    """Run the app with uvicorn until interrupted (the engine keeps nothing in memory)."""
+    """Run the app with uvicorn until interrupted (the engine keeps nothing in memory). uvicorn uses
+    uvloop and httptools when they are installed (dependencies of zcflow; not on Windows for uvloop)
+    and asyncio's loop and h11 otherwise."""
     uvicorn.run(create_app(db, **options), host=host, port=port, log_level="info",
                 timeout_keep_alive=KEEP_ALIVE_SECONDS)
