@@ -68,9 +68,10 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def strict_query(request: Request) -> None:
+async def strict_query(request: Request) -> None:
     """Query parameters are the route's own and each is given once: a misspelt filter or
-    `?district=a&district=b` is bad input, not silently ignored or settled by the last value."""
+    `?district=a&district=b` is bad input, not silently ignored or settled by the last value. Async:
+    it reads nothing, so it runs on the event loop rather than costing a thread hop."""
     route = request.scope.get("route")
     known = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
     for key in request.query_params:
@@ -206,7 +207,7 @@ def create_case(body: CaseCreate, request: Request, user: ApiUser, key: IdemKey 
         return idempotency.Answer(201, CaseCreated(case=case_id, policy=body.policy, state="draft").model_dump())
 
     return idempotency.respond(*idempotency.run_once(
-        ctx, user, key, idempotency.fingerprint("POST", "/api/cases", body.model_dump(mode="json")), work))
+        ctx, user, key, lambda: idempotency.fingerprint("POST", "/api/cases", body.model_dump(mode="json")), work))
 
 
 def _check_no_nul(value: Any, where: str) -> None:
@@ -251,7 +252,7 @@ def act(case_id: CaseId, body: ActionRequest, request: Request, user: ApiUser, k
 
     path = f"/api/cases/{case_id}/actions"
     return idempotency.respond(*idempotency.run_once(
-        ctx, user, key, idempotency.fingerprint("POST", path, body.model_dump(mode="json")), work))
+        ctx, user, key, lambda: idempotency.fingerprint("POST", path, body.model_dump(mode="json")), work))
 
 
 @router.post("/cases/{case_id:int}/objections", response_model=TransitionOut, responses=_errors(403, 404, 409))
@@ -278,7 +279,7 @@ def bulk_actions(body: BulkRequest, request: Request, user: ApiUser, key: IdemKe
 
     # One fingerprint for both paths: a retry may use either.
     return idempotency.respond(*idempotency.run_once(
-        ctx, user, key, idempotency.fingerprint("POST", "/api/bulk", body.model_dump(mode="json")), work))
+        ctx, user, key, lambda: idempotency.fingerprint("POST", "/api/bulk", body.model_dump(mode="json")), work))
 
 
 @router.get("/documents/{kind}", responses={**_errors(403, 404), 200: {

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import idempotency as store
 from workflow.errors import Conflict, InvalidInput, WorkflowError
+from workflow.web.jsonresp import FastJSONResponse
 from workflow.web.scope import WebUser
 from workflow.web.service import WebContext
 
@@ -63,12 +64,18 @@ def _replay(row: Any, request_hash: str, key: str) -> tuple[Answer, bool]:
     return Answer(int(row.status_code), dict(row.response)), True
 
 
-def run_once(ctx: WebContext, user: WebUser, key: str | None, request_hash: str,
+def run_once(ctx: WebContext, user: WebUser, key: str | None, request_hash: Callable[[], str],
              work: Callable[[Connection | None], Answer]) -> tuple[Answer, bool]:
     """Run `work` once per key: returns (answer, replayed). Without a key `work` runs in its own
-    transactions (conn None) and its errors propagate as usual."""
+    transactions (conn None) and its errors propagate as usual; `request_hash` (the request's
+    fingerprint) is worked out only with a key."""
     if key is None:
         return work(None), False
+    return _run_keyed(ctx, user, key, request_hash(), work)
+
+
+def _run_keyed(ctx: WebContext, user: WebUser, key: str, request_hash: str,
+               work: Callable[[Connection | None], Answer]) -> tuple[Answer, bool]:
     now = ctx.clock()
     with ctx.db.connect() as conn:
         first = store.stored(conn, user.id, key, now)
@@ -96,4 +103,4 @@ def run_once(ctx: WebContext, user: WebUser, key: str | None, request_hash: str,
 
 def respond(answer: Answer, replayed: bool) -> JSONResponse:
     headers = {REPLAYED_HEADER: "true"} if replayed else None
-    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+    return FastJSONResponse(answer.body, status_code=answer.status, headers=headers)
