@@ -113,7 +113,7 @@ def start(args: list[str], env: dict[str, str], log: Path, spy: Path | None = No
     out = log.open("wb")
     command = [sys.executable, "-m", "workflow.cli", *args]
     if spy is not None:  # sampled by py-spy, which runs the server as its child
-        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--rate", "250",
+        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--gil", "--rate", "100",
                    "--format", "raw", "--output", str(spy), "--", *command]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import sys
 import time
@@ -203,6 +204,8 @@ def main() -> None:
             ct = cumulative.get((label, fname))
             if ct is not None:
                 print(f"  {label:<52} {ct * 1000 / done:6.3f} ms  {100 * ct / total if total else 0:5.1f}%")
+        if os.environ.get("ZCFLOW_PROFILE_TOP"):
+            stats.sort_stats("tottime").print_stats(int(os.environ["ZCFLOW_PROFILE_TOP"]))
         print("database round trips per request:")
         for kind, k in sorted(counts.items()):
             print(f"  {kind:<52} {k / done:5.2f}")
