@@ -184,7 +184,10 @@ class RawClient:
             writer.close()
         else:
             pool.append(conn)
-        payload = json.loads(payload_bytes) if fields.get("content-type", "").startswith("application/json") else {}
+        try:
+            payload = json.loads(payload_bytes) if fields.get("content-type", "").startswith("application/json") else {}
+        except ValueError:
+            payload = {"error": "unreadable JSON body"}
         return status, payload
 
     def close(self) -> None:
