@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from storage import case_counts, case_facets
 from storage.db import make_engine
 from storage.migrate import upgrade
 from workflow.clock import SHANGHAI
@@ -418,7 +419,11 @@ class Loader:
                 for table in ("applicants", "cases"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                       f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-            vacuum(engine, "applicants", "cases", "case_search", "case_name_grams")  # as autovacuum would
+            with engine.connect() as conn:  # the derived counts' journals, as the scheduler would
+                case_counts.fold(conn)
+                case_facets.fold(conn)
+            vacuum(engine, "applicants", "cases", "case_search", "case_name_grams", "case_id_tails",
+                   "case_facets")  # as autovacuum would
         finally:
             engine.dispose()
         return n

@@ -47,10 +47,14 @@ def policy_counts(conn: Connection, policy_ids: list[str] | None = None) -> tupl
 
 
 def fold(conn: Connection) -> None:
-    """Move the journal into `policy_case_counts` (PostgreSQL), in one statement and a transaction of its
-    own on `conn` (which must not be in one): it takes exactly the journal rows it sees, so rows appended
-    meanwhile stay for the next fold, and a reader sees the sum before or after it, never half."""
+    """Move the journal into `policy_case_counts` (PostgreSQL) in one statement — in the transaction `conn`
+    is in, else in one of its own: it takes exactly the journal rows it sees, so rows appended meanwhile
+    stay for the next fold, and a reader sees the sum before or after it, never half. The scheduler folds
+    every delivery run; a reader past FOLD_AT, an import at its end."""
     if conn.dialect.name == "sqlite":
+        return
+    if conn.in_transaction():
+        conn.exec_driver_sql(_FOLD)
         return
     with conn.begin():
         conn.exec_driver_sql(_FOLD)

@@ -63,9 +63,11 @@ def distinct_values(conn: Connection, col: str, condition: ColumnElement[bool],
 
 
 def fold(conn: Connection) -> None:
-    """Move the journal into `case_facets` (PostgreSQL) in one statement and a transaction of its own
-    on `conn` (which must not be in one): see storage.case_counts.fold."""
+    """Move the journal into `case_facets` (PostgreSQL), as storage.case_counts.fold does."""
     if conn.dialect.name == "sqlite":
+        return
+    if conn.in_transaction():
+        conn.exec_driver_sql(_FOLD)
         return
     with conn.begin():
         conn.exec_driver_sql(_FOLD)

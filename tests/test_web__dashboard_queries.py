@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks.common import CaseSpec, Loader
 from states.vocabulary import Role
-from storage import case_counts
+from storage import case_counts, case_facets
 from storage.migrate import upgrade
 from storage.repo import cases
 from storage.tables import OPEN_NOTICE_SQL
@@ -74,6 +74,11 @@ def test_counts_per_policy_follow_every_write(db: Engine, db_url: str, monkeypat
     assert_counts_are_plain_counts(db)
     _bulk(db_url, 5, 3000)
     assert_counts_are_plain_counts(db)
+    with db.begin() as conn:  # folded inside a transaction of the caller's (an import's end)
+        case_counts.fold(conn)
+        case_facets.fold(conn)
+    assert_counts_are_plain_counts(db)
+    assert_facets_are_plain_distincts(db)
 
 
 def test_counts_per_policy_after_an_amendment_and_an_import(db: Engine, tmp_path: Any) -> None:

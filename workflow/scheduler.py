@@ -110,6 +110,11 @@ def make_scheduler(db: Engine, *, interval_seconds: int = 60,
 
         with db.begin() as conn:  # idempotency keys live 24 h (CONTRACT §11)
             purge_expired(conn, now)
+        from storage import case_counts, case_facets
+
+        with db.connect() as conn:  # the journals of the derived counts (PostgreSQL), folded in
+            case_counts.fold(conn)
+            case_facets.fold(conn)
 
     tick_guard, delivery_guard = Backoff("tick"), Backoff("delivery")
 

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.sqltypes import JSON
 from sqlalchemy.types import TypeDecorator
 
-from storage import repo, webhooks
+from storage import case_counts, case_facets, repo, webhooks
 from storage.audit import audit_log
 from storage.calendar_years import calendar_years, new_token
 from storage.migrate import current
@@ -338,6 +338,8 @@ def import_lines(db: Engine, lines: Iterable[bytes | str]) -> TransferReport:
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+        case_counts.fold(conn)  # the INSERTs' journal rows (PostgreSQL), in the import's transaction
+        case_facets.fold(conn)
     return report
 
 
