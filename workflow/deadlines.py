@@ -15,12 +15,27 @@ never one ORM object per case.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Select, Text, and_, cast, func, insert, literal, literal_column, select, text, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from states.calendar import UnknownYearError, WorkingDayCalendar, end_of_day, latest_approval_day, reminder_days
@@ -31,7 +46,7 @@ from storage import repo
 from storage import webhooks as webhook_store
 from storage.calendar_years import sync_calendar
 from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
-from workflow.due import EXPIRE_CLEARS, NOTICE_CLEARS, ended_by_sql, expire_reason
+from workflow.due import EXPIRE_CLEARS, NOTICE_CLEARS, ended_by_parts, ended_by_sql, expire_reason
 from workflow.engine import calendar_for
 from workflow.notify import CHANNEL_FOR
 
@@ -233,49 +248,67 @@ def _moved(event: Any, expected_due: dt.datetime | None) -> bool:
 def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = None) -> int | None:
     """Expire every case the cutoff ends, in batches; None if another tick already applied it.
 
-    Batches are claimed in id order after the last one (keyset), so each claim reads only its own
-    batch, never the cases already moved; a last pass from the start then picks up any case a
-    concurrent tick had locked and released again without moving it."""
+    PostgreSQL claims batches in id order after the last one (keyset), so each claim reads only its
+    own batch, never the cases already moved (their old row versions stay in the index until vacuum);
+    a last pass from the start then picks up any case a concurrent tick had locked and released again
+    without moving it. SQLite needs neither (see :func:`_expire_batch_sqlite`)."""
     total = 0
     after = 0
-    while True:
-        with db.begin() as conn:
-            event = _lock_event(conn, event_id)
-            # Re-read under the lock: an amendment that moved the cutoff (workflow/amendments.py) stops
-            # the sweep between two batches; no case expires under the old date after it commits.
-            if event is None or event.done_at is not None or _moved(event, expected_due):
-                return None if total == 0 else total
-            policy, cutoff = _cutoff_of(event)
-            reason = expire_reason(cutoff)
-            ended = ended_by_sql(policy.id, cutoff)
-            if conn.dialect.name == "postgresql":
-                moved, last = _expire_batch_pg(conn, and_(ended, cases.c.id > after), event.due_at, reason)
-            else:
-                # SQLite has one writer at a time (BEGIN IMMEDIATE): the cases the condition selects
-                # in (after, last] are exactly the batch claimed, so the writes select them by that
-                # range rather than by a list of 5,000 bound ids.
-                claimed = _claim(conn, select(cases.c.id, cases.c.state).where(
-                    and_(ended, cases.c.id > after)).order_by(cases.c.id))
-                last = claimed[-1].id if claimed else None
-                moved = 0
+    with db.connect() as conn:
+        while True:
+            with conn.begin():
+                event = _lock_event(conn, event_id)
+                # Re-read under the lock: an amendment that moved the cutoff (workflow/amendments.py) stops
+                # the sweep between two batches; no case expires under the old date after it commits.
+                if event is None or event.done_at is not None or _moved(event, expected_due):
+                    return None if total == 0 else total
+                policy, cutoff = _cutoff_of(event)
+                reason = expire_reason(cutoff)
+                if conn.dialect.name == "postgresql":
+                    moved, last = _expire_batch_pg(conn, and_(ended_by_sql(policy.id, cutoff), cases.c.id > after),
+                                                   event.due_at, reason)
+                else:
+                    moved = _expire_batch_sqlite(conn, policy.id, cutoff, event.due_at, reason)
+                    last = None
+                total += moved
+                if moved:
+                    # Counted in the batch's own transaction, so a sweep resumed after a crash adds up.
+                    conn.execute(update(events).where(events.c.id == event_id).values(
+                        affected=func.coalesce(events.c.affected, 0) + moved))
+                    if last is None:  # SQLite: the next batch
+                        continue
                 if last is not None:
-                    batch = and_(ended, cases.c.id > after, cases.c.id <= last)
-                    moved = sum(_move_batch(conn, batch, state, EXPIRED, "expire", literal(event.due_at), reason,
-                                            dict(EXPIRE_CLEARS), ["expired"])
-                                for state in sorted({r.state for r in claimed}))
-            total += moved
-            if moved:
-                # Counted in the batch's own transaction, so a sweep resumed after a crash adds up.
-                conn.execute(update(events).where(events.c.id == event_id).values(
-                    affected=func.coalesce(events.c.affected, 0) + moved))
-            if last is not None:
-                after = last
-                continue
-            if after > 0:  # the last pass, from the start
-                after = 0
-                continue
-            conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at))
-            return total
+                    after = last
+                    continue
+                if after > 0:  # PostgreSQL's last pass, from the start
+                    after = 0
+                    continue
+                conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at))
+                return total
+
+
+def _expire_batch_sqlite(conn: Connection, policy_id: str, cutoff: Cutoff, at: dt.datetime, reason: str) -> int:
+    """SQLite: claim the next batch and write its state change, history and outbox rows; the cases moved.
+
+    SQLite has one writer at a time (BEGIN IMMEDIATE), and a case this writes leaves the index range
+    it was found in (its state changes), so the next batch is simply the first BATCH cases at the front
+    of the ranges of ix_cases_policy_stage the cutoff ends: no keyset and no sort. (A claim in id order
+    after the last batch read the row of every case still waiting, for every batch: quadratic in the
+    sweep's size.) The writes then find the claimed cases by rowid, from their ids bound as one JSON
+    array, and guard on the state the claim saw."""
+    claim = union_all(*[select(part.c.id, part.c.state) for part in (
+        select(cases.c.id, cases.c.state).where(cond).limit(BATCH).subquery()
+        for cond in ended_by_parts(policy_id, cutoff))]).limit(BATCH)
+    claimed = conn.execute(claim).all()
+    if not claimed:
+        return 0
+    ids = select(func.json_each(json.dumps([row.id for row in claimed])).table_valued("value").c.value)
+    moved = sum(_move_batch(conn, cases.c.id.in_(ids), state, EXPIRED, "expire", literal(at), reason,
+                            dict(EXPIRE_CLEARS), ["expired"])
+                for state in sorted({row.state for row in claimed}))
+    if moved != len(claimed):  # nothing else writes between the claim and the writes
+        raise RuntimeError(f"cutoff sweep: claimed {len(claimed)} cases, moved {moved}")
+    return moved
 
 
 def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) -> tuple[int, int | None]:

@@ -6,8 +6,8 @@ scheduler's `tick` applies this to every case at once (set-based SQL, workflow/d
 engine's `fire` applies it to the one case it is about to move, before it decides (so the outcome
 never depends on whether the scheduler has run). Both read the rule from here:
 
-- :func:`ends` / :func:`ended_by_sql`: which cases a cutoff ends — the same condition in Python
-  (for a loaded row) and in SQL (for a sweep);
+- :func:`ends` / :func:`ended_by_sql` / :func:`ended_by_parts`: which cases a cutoff ends — the
+  same condition in Python (for a loaded row) and in SQL (for a sweep, and for counting them);
 - :func:`expire_reason`: the history reason of an expiry;
 - :func:`due_moves`: the moves due for one loaded case up to an instant, in tick's order.
 
@@ -48,14 +48,29 @@ def ends(cutoff: Cutoff, state: str, return_stage: str | None, notice_stage: str
             or (state == OBJECTION and notice_stage in stages))
 
 
+def _in_stages(stages: list[str]) -> list[Any]:
+    """:func:`ends` on the state columns, as its three parts: in a stage, returned by one, in an
+    objection suspending one."""
+    return [cases.c.state.in_(stages),
+            and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
+            and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages))]
+
+
 def ended_by_sql(policy_id: str, cutoff: Cutoff) -> Any:
     """:func:`ends` as a SQL condition on `cases`, with the case's last move not after the cutoff."""
+    return and_(cases.c.policy_id == policy_id, cases.c.updated_at <= end_of_day(cutoff.date),
+                or_(*_in_stages(list(cutoff.ends))))
+
+
+def ended_by_parts(policy_id: str, cutoff: Cutoff) -> list[Any]:
+    """:func:`ended_by_sql` as disjoint conditions whose union it is, each a seek on (policy, state, …)
+    in ix_cases_policy_stage (one OR reads every index entry of the policy); the one condition when
+    the parts overlap (a cutoff that ends `returned` or `objection` itself)."""
     stages = list(cutoff.ends)
-    return and_(cases.c.policy_id == policy_id, cases.c.updated_at <= end_of_day(cutoff.date), or_(
-        cases.c.state.in_(stages),
-        and_(cases.c.state == RETURNED, cases.c.return_stage.in_(stages)),
-        and_(cases.c.state == OBJECTION, cases.c.notice_stage.in_(stages)),
-    ))
+    if RETURNED in stages or OBJECTION in stages:
+        return [ended_by_sql(policy_id, cutoff)]
+    base = (cases.c.policy_id == policy_id, cases.c.updated_at <= end_of_day(cutoff.date))
+    return [and_(*base, part) for part in _in_stages(stages)]
 
 
 def expire_reason(cutoff: Cutoff) -> str:
