@@ -134,6 +134,25 @@ def test_a_case_created_after_a_cutoff_is_not_expired_back_in_time(db: Engine) -
     assert consistency_problems(db) == []
 
 
+
+def test_cases_a_cutoff_does_not_end_ahead_of_those_it_ends_do_not_hold_its_sweep_up(
+        db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 2: three drafts created after the filing cutoff come first (lower ids, so first in
+    the index the sweep claims from); every batch still moves the drafts the cutoff ends, all of them,
+    and none of the late ones."""
+    from workflow import deadlines
+
+    ensure_schedule(db, [HZ])
+    wf = Workflow(db)
+    late = [wf.create_case(HZ, filing(HZ, serial), at(4, 3)) for serial in (1, 2, 3)]
+    early = [wf.create_case(HZ, filing(HZ, serial), at(3, 19)) for serial in (4, 5, 6, 7, 8)]
+    monkeypatch.setattr(deadlines, "BATCH", 2)
+    report = tick(db, at(4, 4))
+    assert report.expired[f"{HZ}:filing"] == len(early)
+    assert [wf.case(c).state for c in early] == ["expired"] * len(early)
+    assert [wf.case(c).state for c in late] == ["draft"] * len(late)
+    assert consistency_problems(db) == []
+
 # ---- racing the scheduler -------------------------------------------------------------------------
 
 def _race(url: str, case_id: int, action: str, actor: Role, when: dt.datetime) -> WorkflowError | None:
