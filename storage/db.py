@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import create_engine
 
 DEFAULT_URL = "sqlite:///zcflow.db"
@@ -134,6 +135,35 @@ def _sqlite_begin(conn: Any) -> None:
     # Straight to the driver: through conn.exec_driver_sql this one statement costs ~15 µs of
     # SQLAlchemy's execution layer, a fifth of a whole move on SQLite.
     conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+# A run of write transactions on one connection lets SQLite's WAL grow to this many pages (1 GiB of
+# 4 KiB pages) before it checkpoints, instead of the default 1,000 (see checkpoint_once).
+RUN_CHECKPOINT_PAGES = 262_144
+
+
+@contextlib.contextmanager
+def checkpoint_once(conn: Connection) -> Iterator[None]:
+    """Around a run of write transactions on `conn` (a cutoff sweep's batches): SQLite checkpoints
+    its WAL once, at the end of the run, not after every transaction.
+
+    By default SQLite checkpoints after any commit that leaves more than 1,000 pages in the WAL:
+    a sweep's batch writes ~10,000, so every batch would copy its pages into the database file and
+    fsync it, writing the index pages that each batch touches again and again (a third more bytes
+    written than the same writes in one transaction). Each commit is as durable as before: it is in
+    the WAL, which a killed process does not lose (synchronous=NORMAL). Nothing on PostgreSQL."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    raw.execute(f"PRAGMA wal_autocheckpoint={RUN_CHECKPOINT_PAGES}")
+    try:
+        yield
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        with contextlib.suppress(Exception):  # a connection that broke is discarded by the pool anyway
+            raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

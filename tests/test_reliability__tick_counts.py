@@ -81,3 +81,17 @@ def test_a_cutoff_records_every_case_it_expired_even_when_its_sweep_was_interrup
         states: dict[str, int] = dict(conn.execute(select(c.c.state, func.count()).group_by(c.c.state)).all())
     assert states == {"expired": 5}
     assert recorded(db, "cutoff", "employer") == 5
+
+
+def test_a_sweep_leaves_its_connection_checkpointing_as_it_found_it(db: Engine) -> None:
+    """SQLite: the sweep checkpoints once, at its end (storage.db.checkpoint_once); the pooled
+    connection it used goes back to SQLite's default of a checkpoint every 1,000 pages."""
+    if db.dialect.name != "sqlite":
+        pytest.skip("a SQLite setting")
+    for serial in range(3):
+        walk(db, POLICY, until="employer_review", serial=serial)
+    tick(db, AFTER_CUTOFF)
+    with db.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert recorded(db, "cutoff", "employer") == 3

@@ -45,6 +45,7 @@ from states.vocabulary import EXPIRED, RETURNED, STAGE_KINDS, Role
 from storage import repo
 from storage import webhooks as webhook_store
 from storage.calendar_years import sync_calendar
+from storage.db import checkpoint_once
 from storage.tables import OPEN_NOTICE_SQL, AwareDateTime
 from workflow.due import EXPIRE_CLEARS, NOTICE_CLEARS, ended_by_parts, ended_by_sql, expire_reason
 from workflow.engine import calendar_for
@@ -254,7 +255,8 @@ def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = N
     without moving it. SQLite needs neither (see :func:`_expire_batch_sqlite`)."""
     total = 0
     after = 0
-    with db.connect() as conn:
+    # One connection for every batch, so that SQLite checkpoints once, after the last.
+    with db.connect() as conn, checkpoint_once(conn):
         while True:
             with conn.begin():
                 event = _lock_event(conn, event_id)
