@@ -34,6 +34,7 @@ from benchmarks.common import (
 from states.policy import get_policy
 from storage import repo
 from workflow.clock import SHANGHAI
+from workflow.due import count_ended_by
 
 BENCH = "4 dashboard"
 NOW = dt.datetime(2025, 4, 10, 10, 0, tzinfo=SHANGHAI)
@@ -157,7 +158,7 @@ def _repo_queries(conn: Any, cutoff: Any, name: str, number: str) -> list[tuple[
     return [
         ("counts per stage for a policy", lambda: repo.count_by_state(conn, POLICY), True),
         (f"cases at risk before the next cutoff ({cutoff.name})",
-         lambda: repo.count_ended_by(conn, POLICY, cutoff.ends), True),
+         lambda: count_ended_by(conn, POLICY, cutoff, NOW), True),
         ("50 overdue cases for a district", lambda: repo.overdue_notices(conn, "上城区", NOW, 50), True),
         ("search by name", lambda: repo.list_cases(conn, search=name, limit=50), True),
         ("search by ID number", lambda: repo.list_cases(conn, search=number, limit=50), True),

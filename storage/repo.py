@@ -304,20 +304,6 @@ def list_cases(conn: Connection, *, policy_id: str | None = None, state: str | N
     return list(conn.execute(stmt.order_by(cases.c.id).limit(limit).offset(offset)))
 
 
-def count_ended_by(conn: Connection, policy_id: str, stages: Sequence[str]) -> int:
-    """How many cases of the policy a cutoff ending `stages` would expire now: in one of the stages,
-    or returned by one, or in an objection suspending one (CONTRACT §4) — the sweep's own condition.
-    Three counts, each a range of ix_cases_policy_stage read without touching the table (as one OR,
-    PostgreSQL fetched every matching row: 250 ms at 1,000,000 cases)."""
-    stages = list(stages)
-    p = cases.c.policy_id == policy_id
-    parts = [and_(p, cases.c.state.in_(stages)),
-             and_(p, cases.c.state == "returned", cases.c.return_stage.in_(stages)),
-             and_(p, cases.c.state == "objection", cases.c.notice_stage.in_(stages))]
-    counts = [select(func.count()).select_from(cases).where(part).scalar_subquery() for part in parts]
-    return int(conn.execute(select(counts[0] + counts[1] + counts[2])).scalar_one())
-
-
 def overdue_notices(conn: Connection, district: str, now: dt.datetime, limit: int = 50) -> list[Row[Any]]:
     """The district's cases whose public notice should have closed by `now` but is still open (the
     scheduler is behind), longest overdue first — from the partial index ix_cases_overdue_notices."""

@@ -127,3 +127,22 @@ def test_a_notice_closing_exactly_at_the_cutoff_is_in_time(db: Engine) -> None:
     tick(db, cutoff)
     assert wf.case(on_time).state == "management_review"
     assert wf.case(late).state == "expired"
+
+
+def test_the_count_of_the_cases_a_cutoff_ends_is_what_its_sweep_expires(db: Engine) -> None:
+    """A draft created after the filing cutoff (its last move is after it) is not ended by it: the
+    count the dashboard shows for a cutoff that has passed is what the next tick then expires."""
+    from workflow.deadlines import ensure_schedule
+    from workflow.due import count_ended_by
+
+    hz = "hz-recognition-2025h1"
+    ensure_schedule(db, [hz])
+    wf = Workflow(db)
+    wf.create_case(hz, filing(hz, 1), dt.datetime(2025, 3, 19, 10, tzinfo=SHANGHAI))
+    wf.create_case(hz, filing(hz, 2), dt.datetime(2025, 4, 3, 10, tzinfo=SHANGHAI))
+    cutoff = next(c for c in policies()[hz].cutoffs if c.name == "filing")
+    now = dt.datetime(2025, 4, 4, 10, tzinfo=SHANGHAI)
+    with db.connect() as conn:
+        counted = count_ended_by(conn, hz, cutoff, now)
+    report = tick(db, now)
+    assert counted == report.expired[f"{hz}:filing"] == 1

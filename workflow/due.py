@@ -7,7 +7,8 @@ engine's `fire` applies it to the one case it is about to move, before it decide
 never depends on whether the scheduler has run). Both read the rule from here:
 
 - :func:`ends` / :func:`ended_by_sql` / :func:`ended_by_parts`: which cases a cutoff ends — the
-  same condition in Python (for a loaded row) and in SQL (for a sweep, and for counting them);
+  same condition in Python (for a loaded row) and in SQL (for a sweep, for an amendment that moves
+  the cutoff into the past, and for :func:`count_ended_by`, the dashboard's count);
 - :func:`expire_reason`: the history reason of an expiry;
 - :func:`due_moves`: the moves due for one loaded case up to an instant, in tick's order.
 
@@ -23,7 +24,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
 
 from states.calendar import end_of_day
 from states.policy import Cutoff, Policy
@@ -62,15 +64,34 @@ def ended_by_sql(policy_id: str, cutoff: Cutoff) -> Any:
                 or_(*_in_stages(list(cutoff.ends))))
 
 
-def ended_by_parts(policy_id: str, cutoff: Cutoff) -> list[Any]:
+def ended_by_parts(policy_id: str, cutoff: Cutoff, now: dt.datetime | None = None) -> list[Any]:
     """:func:`ended_by_sql` as disjoint conditions whose union it is, each a seek on (policy, state, …)
     in ix_cases_policy_stage (one OR reads every index entry of the policy); the one condition when
-    the parts overlap (a cutoff that ends `returned` or `objection` itself)."""
+    the parts overlap (a cutoff that ends `returned` or `objection` itself).
+
+    With `now` before the cutoff's instant the time condition is left out: every case's last move is
+    at or before `now`, so before the instant, and the parts are answered from the index alone."""
     stages = list(cutoff.ends)
+    due = end_of_day(cutoff.date)
+    base = [cases.c.policy_id == policy_id]
+    if now is None or due <= now:
+        base.append(cases.c.updated_at <= due)
     if RETURNED in stages or OBJECTION in stages:
-        return [ended_by_sql(policy_id, cutoff)]
-    base = (cases.c.policy_id == policy_id, cases.c.updated_at <= end_of_day(cutoff.date))
+        return [and_(*base, or_(*_in_stages(stages)))]
     return [and_(*base, part) for part in _in_stages(stages)]
+
+
+def count_ended_by(conn: Connection, policy_id: str, cutoff: Cutoff, now: dt.datetime) -> int:
+    """How many cases of the policy `cutoff` ends: for a cutoff due at or before `now`, what its sweep
+    expires; for one still ahead, what it would expire if nothing moved them first. One count per
+    part of :func:`ended_by_parts` (as one OR, PostgreSQL fetched every matching row: 250 ms at
+    1,000,000 cases)."""
+    counts = [select(func.count()).select_from(cases).where(part).scalar_subquery()
+              for part in ended_by_parts(policy_id, cutoff, now)]
+    total: Any = counts[0]
+    for more in counts[1:]:
+        total = total + more
+    return int(conn.execute(select(total)).scalar_one())
 
 
 def expire_reason(cutoff: Cutoff) -> str:
