@@ -183,6 +183,30 @@ def test_a_cutoff_moved_into_the_past_is_counted_as_expiring(round_db: Workflow)
     assert impact.expire == {"employer": 2}
 
 
+
+def test_a_cutoff_moved_into_the_past_expires_what_the_dry_run_counts(round_db: Workflow) -> None:
+    """The filing cutoff (03-31) moved to 03-21 on 03-25: a draft of 03-19 was in `draft` at the new
+    cutoff and expires at its instant; a draft created on 03-24 was not (its last move is after the
+    cutoff) and is amended like any open case. The dry run counts exactly what the import then does,
+    and the next tick finds nothing left to expire."""
+    db, wf = round_db.db, round_db
+    early = wf.create_case(PID, filing("hz-recognition-2025h1", 1), at(3, 19))
+    late = wf.create_case(PID, filing("hz-recognition-2025h1", 2), at(3, 24))
+    text = round_text(filing="2025-03-21")
+    dry = do_import(db, text, at(3, 25), document=DOC1, dry_run=True)
+    real = do_import(db, text, at(3, 25), document=DOC1)
+    assert dry.expire == real.expire == {"filing": 1}
+    assert (dry.amended, real.amended) == (1, 1)
+    report = tick(db, at(3, 25, 11))
+    assert report.expired.get(f"{PID}:filing", 0) == 0
+    assert (wf.case(early).state, wf.case(late).state) == ("expired", "draft")
+    with db.connect() as conn:
+        steps = repo.case_history(conn, early)
+        assert [h.action for h in repo.case_history(conn, late)] == ["create", "amend"]
+    assert [(h.action, h.at) for h in steps] == [("create", at(3, 19)), ("expire", end_of_day(dt.date(2025, 3, 21)))]
+    assert "2025-03-21" in (steps[-1].reason or "")
+    assert wf.case(early).policy_version == 2
+
 def test_refusals_store_nothing(round_db: Workflow) -> None:
     db, wf = round_db.db, round_db
     file_cases(wf, 2)

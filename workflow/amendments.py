@@ -9,6 +9,8 @@ amended, in ONE transaction:
 - applicants and employers whose deadline moved are written an `amended` notification;
 - with `reinstate`, a case expired by a cutoff the amendment moves to a later, still-future date goes
   back to the stage it expired from (`reinstate`).
+- a cutoff moved into the past expires, at its new instant, the cases that were in its stages then
+  (workflow/due.py's rule, as its sweep would); the others are amended.
 
 The case writes are set-based: one INSERT … SELECT into history, one per recipient into the outbox
 and one UPDATE of cases, whatever the number of cases. On PostgreSQL the policy's due-time rows are
@@ -37,6 +39,7 @@ from storage import policy_store, repo, webhooks
 from storage.audit import record_audit
 from storage.calendar_years import sync_calendar
 from storage.tables import AwareDateTime
+from workflow.deadlines import expire_ended
 from workflow.errors import Conflict, InvalidInput, UnknownYear
 from workflow.notify import CHANNEL_FOR
 from workflow.policy_registry import bind
@@ -58,7 +61,7 @@ class Impact:
     stages: list[dict[str, Any]] = field(default_factory=list)  # {stage, cases, deadline_moves, cutoff, old, new}
     amended: int = 0  # cases moved to the new version
     deadline_moved: int = 0
-    expire: dict[str, int] = field(default_factory=dict)  # cutoff -> cases the next tick expires
+    expire: dict[str, int] = field(default_factory=dict)  # cutoff moved into the past -> cases it expires
     reinstate: dict[str, int] = field(default_factory=dict)  # stage -> cases brought back
     reinstate_possible: dict[str, int] = field(default_factory=dict)  # same, when --reinstate is not given
     state_map: dict[str, dict[str, Any]] = field(default_factory=dict)  # old state -> {to, cases}
@@ -239,6 +242,16 @@ def _jsonable(value: Any) -> Any:
 def _amend(conn: Connection, old: Policy, new: Policy, impact: Impact, *, at: dt.datetime, reinstate: bool,
            actor_role: str, actor_id: str, document: str, reason: str | None, dry_run: bool) -> None:
     pid = new.id
+    # A cutoff moved into the past ends now the cases that were in its stages at its new instant
+    # (CONTRACT §4, workflow/due.py): they expire at that instant, as its sweep would have, before the
+    # others are amended (an `amend` row is a move, after which that cutoff ends a case no more). A
+    # dry run does the same and is rolled back, so it counts exactly what the import does.
+    for cut in new.cutoffs:
+        was = next((o for o in old.cutoffs if o.name == cut.name), None)
+        if end_of_day(cut.date) <= at and (was is None or end_of_day(was.date) > at):
+            n = expire_ended(conn, pid, cut, {"policy_version": new.version})
+            if n:
+                impact.expire[cut.name] = n
     open_cases = and_(cases.c.policy_id == pid, cases.c.state.not_in(ENDED))
     groups = conn.execute(select(cases.c.state, cases.c.return_stage, cases.c.notice_stage, func.count())
                           .where(open_cases).group_by(cases.c.state, cases.c.return_stage, cases.c.notice_stage)).all()
@@ -277,10 +290,6 @@ def _amend(conn: Connection, old: Policy, new: Policy, impact: Impact, *, at: dt
         impact.stages.append({"stage": stage, "to": target, "cases": n, "deadline_moves": moves,
                               "old": before.isoformat() if before else None,
                               "new": after.isoformat() if after else None})
-        if after is not None and end_of_day(after) <= at and (before is None or end_of_day(before) > at):
-            cut = new.cutoff_ending(target)
-            assert cut is not None
-            impact.expire[cut.name] = impact.expire.get(cut.name, 0) + n
     impact.amended = sum(per_stage.values())
     impact.deadline_moved = sum(per_stage[s] for s in moved_stages)
 

@@ -312,6 +312,18 @@ def _expire_batch_sqlite(conn: Connection, policy_id: str, cutoff: Cutoff, at: d
     return moved
 
 
+def expire_ended(conn: Connection, policy_id: str, cutoff: Cutoff, extra: dict[str, Any] | None = None) -> int:
+    """Expire every case `cutoff` ends, at its instant, in the caller's transaction and in one set of
+    statements per state (no batches): for an amendment that moves the cutoff into the past
+    (workflow/amendments.py). `extra` sets more columns on the expired cases. Returns how many."""
+    ended = ended_by_sql(policy_id, cutoff)
+    states = sorted(conn.execute(select(cases.c.state).where(ended).distinct()).scalars())
+    at = literal(end_of_day(cutoff.date), AwareDateTime())
+    values = {**EXPIRE_CLEARS, **(extra or {})}
+    return sum(_move_batch(conn, ended, state, EXPIRED, "expire", at, expire_reason(cutoff), dict(values), ["expired"])
+               for state in states)
+
+
 def _expire_batch_pg(conn: Connection, cond: Any, at: dt.datetime, reason: str) -> tuple[int, int | None]:
     """PostgreSQL: claim the next batch (FOR UPDATE SKIP LOCKED) and write its state change, history
     and outbox rows as ONE statement of data-modifying CTEs — each case is found once, and the rows
