@@ -43,10 +43,12 @@ def policies_of(stored: str | None) -> list[str]:
     return [p for p in (stored or "").split(",") if p]
 
 
-def _listens(conn: Connection, policy: Any) -> ColumnElement[bool]:
-    """The receivers that listen to `policy` (a column or a value): no filter, or it is named."""
+def _listens(conn: Connection | str, policy: Any) -> ColumnElement[bool]:
+    """The receivers that listen to `policy` (a column or a value): no filter, or it is named. `conn`
+    is a connection or its dialect's name."""
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
     needle = literal(",") + policy + literal(",")
-    found = (func.strpos(webhooks.c.policies, needle) if conn.dialect.name == "postgresql"
+    found = (func.strpos(webhooks.c.policies, needle) if dialect == "postgresql"
              else func.instr(webhooks.c.policies, needle))
     return or_(webhooks.c.policies.is_(None), found > 0)
 
@@ -83,12 +85,19 @@ def insert_for_batch(conn: Connection, where: Any, *, seq: Any, action: str, fro
     """The events of a set-based move: one row per case selected by `where` (from `source`, default
     `cases`, whose id, policy and state columns it reads) and per receiver listening to its policy.
     `seq`, `from_state` and `at` are columns or values; written before the cases' own UPDATE."""
+    conn.execute(batch_insert(conn.dialect.name, where, seq=seq, action=action, from_state=from_state,
+                              to_state=to_state, at=at, source=source))
+
+
+def batch_insert(dialect: str, where: Any, *, seq: Any, action: str, from_state: Any, to_state: str, at: Any,
+                 source: Any = None) -> Any:
+    """:func:`insert_for_batch`'s statement, for a caller that builds it once and runs it many times."""
     src = cases if source is None else source
     seq_text = cast(seq, String)
-    conn.execute(insert(webhook_events).from_select(EVENT_COLUMNS, select(
+    return insert(webhook_events).from_select(EVENT_COLUMNS, select(
         webhooks.c.id, cast(src.c.id, String) + literal("-") + seq_text, src.c.id, seq, literal(action),
         from_state, literal(to_state), at, src.c.policy_id, literal("pending"), literal(0), at, at,
-    ).select_from(src.join(webhooks, _listens(conn, src.c.policy_id))).where(where)))
+    ).select_from(src.join(webhooks, _listens(dialect, src.c.policy_id))).where(where))
 
 
 def insert_for_batch_cte(conn: Connection, moved: Any, *, action: str, to_state: str, at: Any) -> Any:

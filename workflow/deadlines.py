@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     func,
     insert,
@@ -178,26 +179,37 @@ def _move_batch(conn: Connection, ids: list[int] | Any, from_state: str, to_stat
         if not ids:
             return 0
         ids = cases.c.id.in_(ids)
+    *writes, move = _move_statements(conn.dialect.name, ids, from_state, to_state, action, at, reason, extra,
+                                     templates)
+    for stmt in writes:
+        conn.execute(stmt)
+    return int(conn.execute(move).rowcount)
+
+
+def _move_statements(dialect: str, ids: Any, from_state: str, to_state: str, action: str, at: Any,
+                     reason: str | None, extra: dict[str, Any], templates: list[str]) -> list[Any]:
+    """:func:`_move_batch`'s statements, in order: history, webhook events, the outbox, and last the
+    UPDATE of the cases (whose rowcount is the number moved)."""
     where = and_(ids, cases.c.state == from_state)
     src = select(
         cases.c.id, cases.c.version + 1, at, literal(Role.system.value), literal(action),
         cases.c.state, literal(to_state), literal(reason),
     ).where(where)
-    conn.execute(insert(history).from_select(
-        ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"], src))
-    webhook_store.insert_for_batch(conn, where, seq=cases.c.version + 1, action=action, from_state=cases.c.state,
-                                   to_state=to_state, at=at)
+    out: list[Any] = [insert(history).from_select(
+        ["case_id", "seq", "at", "actor_role", "action", "from_state", "to_state", "reason"], src)]
+    out.append(webhook_store.batch_insert(dialect, where, seq=cases.c.version + 1, action=action,
+                                          from_state=cases.c.state, to_state=to_state, at=at))
     for template in templates:
         ctx = {"action": action, "from": from_state, "to": to_state, **({"reason": reason} if reason else {})}
-        conn.execute(insert(notifications).from_select(
+        out.append(insert(notifications).from_select(
             ["case_id", "template", "channel", "recipient_role", "recipient", "context", "status", "attempts",
              "next_attempt_at", "created_at"],
             select(cases.c.id, literal(template), literal(CHANNEL_FOR[Role.applicant]),
                    literal(Role.applicant.value), cases.c.name, literal(ctx, JSON), literal("pending"),
                    literal(0), at, at).where(where)))
-    result = conn.execute(update(cases).where(where).values(
-        state=to_state, version=cases.c.version + 1, updated_at=at, **extra))
-    return int(result.rowcount)
+    out.append(update(cases).where(where).values(state=to_state, version=cases.c.version + 1, updated_at=at,
+                                                 **extra))
+    return out
 
 
 def close_notices(db: Engine, up_to: dt.datetime) -> int:
@@ -295,21 +307,57 @@ def _expire_batch_sqlite(conn: Connection, policy_id: str, cutoff: Cutoff, at: d
     it was found in (its state changes), so the next batch is simply the first BATCH cases at the front
     of the ranges of ix_cases_policy_stage the cutoff ends: no keyset and no sort. (A claim in id order
     after the last batch read the row of every case still waiting, for every batch: quadratic in the
-    sweep's size.) The writes then find the claimed cases by rowid, from their ids bound as one JSON
-    array, and guard on the state the claim saw."""
-    claimed = union_all(*[select(part.c.id, part.c.state) for part in (
-        select(cases.c.id, cases.c.state).where(cond).limit(BATCH).subquery()
-        for cond in ended_by_parts(policy_id, cutoff))]).limit(BATCH).subquery()
-    # Per state: how many, and their ids as one JSON array, made by SQLite (no Python per case).
+    sweep's size.) The claim returns each state's count and ids as one JSON array, made by SQLite (no
+    Python per case); the writes find those cases by rowid and guard on the state the claim saw. The
+    statements are built once per sweep and run with the batch's ids bound."""
+    sweep = _sqlite_sweep(policy_id, cutoff, at, reason)
     moved = 0
-    for state, n, ids in conn.execute(select(claimed.c.state, func.count(), func.json_group_array(claimed.c.id))
-                                      .group_by(claimed.c.state)).all():
-        batch = cases.c.id.in_(select(func.json_each(ids).table_valued("value").c.value))
-        here = _move_batch(conn, batch, state, EXPIRED, "expire", literal(at), reason, dict(EXPIRE_CLEARS), ["expired"])
+    for state, n, ids in conn.execute(sweep.claim).all():
+        *writes, move = sweep.writes(state)
+        for stmt in writes:
+            conn.execute(stmt, {"batch_ids": ids})
+        here = int(conn.execute(move, {"batch_ids": ids}).rowcount)
         if here != n:  # nothing else writes between the claim and the writes
             raise RuntimeError(f"cutoff sweep: claimed {n} cases in {state}, moved {here}")
         moved += here
     return moved
+
+
+@dataclass
+class _SqliteSweep:
+    """The statements of one cutoff's sweep on SQLite: the claim, and the writes for each state."""
+
+    claim: Any
+    at: dt.datetime
+    reason: str
+    by_state: dict[str, list[Any]] = field(default_factory=dict)
+
+    def writes(self, state: str) -> list[Any]:
+        found = self.by_state.get(state)
+        if found is None:
+            ids = cases.c.id.in_(select(func.json_each(bindparam("batch_ids")).table_valued("value").c.value))
+            found = self.by_state[state] = _move_statements("sqlite", ids, state, EXPIRED, "expire",
+                                                            literal(self.at), self.reason, dict(EXPIRE_CLEARS),
+                                                            ["expired"])
+        return found
+
+
+_SQLITE_SWEEPS: dict[tuple[Any, ...], _SqliteSweep] = {}
+
+
+def _sqlite_sweep(policy_id: str, cutoff: Cutoff, at: dt.datetime, reason: str) -> _SqliteSweep:
+    key = (policy_id, cutoff.name, tuple(cutoff.ends), end_of_day(cutoff.date), at, reason, BATCH)
+    found = _SQLITE_SWEEPS.get(key)
+    if found is None:
+        claimed = union_all(*[select(part.c.id, part.c.state) for part in (
+            select(cases.c.id, cases.c.state).where(cond).limit(BATCH).subquery()
+            for cond in ended_by_parts(policy_id, cutoff))]).limit(BATCH).subquery()
+        claim = (select(claimed.c.state, func.count(), func.json_group_array(claimed.c.id))
+                 .group_by(claimed.c.state).order_by(claimed.c.state))
+        if len(_SQLITE_SWEEPS) >= 64:  # a few cutoffs a round; bounded all the same
+            _SQLITE_SWEEPS.clear()
+        found = _SQLITE_SWEEPS[key] = _SqliteSweep(claim, at, reason)
+    return found
 
 
 def expire_ended(conn: Connection, policy_id: str, cutoff: Cutoff, extra: dict[str, Any] | None = None) -> int:
