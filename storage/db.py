@@ -151,8 +151,9 @@ def checkpoint_once(conn: Connection) -> Iterator[None]:
     a sweep's batch writes ~10,000, so every batch would copy its pages into the database file and
     fsync it, writing the index pages that each batch touches again and again (a third more bytes
     written than the same writes in one transaction). Each commit is as durable as before: it is in
-    the WAL, which a killed process does not lose (synchronous=NORMAL). Nothing on PostgreSQL."""
-    if conn.dialect.name != "sqlite":
+    the WAL, which a killed process does not lose (synchronous=NORMAL). Nothing on PostgreSQL, nor
+    inside a transaction the caller holds open (its own commit checkpoints as usual)."""
+    if conn.dialect.name != "sqlite" or conn.in_transaction():
         yield
         return
     raw: Any = conn.connection.dbapi_connection

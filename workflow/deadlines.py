@@ -14,9 +14,10 @@ never one ORM object per case.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,7 +270,7 @@ def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = N
     # One connection for every batch, so that SQLite checkpoints once, after the last.
     with db.connect() as conn, checkpoint_once(conn):
         while True:
-            with conn.begin():
+            with _transaction(conn):
                 event = _lock_event(conn, event_id)
                 # Re-read under the lock: an amendment that moved the cutoff (workflow/amendments.py) stops
                 # the sweep between two batches; no case expires under the old date after it commits.
@@ -298,6 +299,14 @@ def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = N
                     continue
                 conn.execute(update(events).where(events.c.id == event_id).values(done_at=event.due_at))
                 return total
+
+
+@contextlib.contextmanager
+def _transaction(conn: Connection) -> Iterator[None]:
+    """A batch's transaction: its own, or a savepoint in the caller's when one is open (an amendment
+    applies what fell due before it in its own transaction, workflow/amendments.py)."""
+    with conn.begin_nested() if conn.in_transaction() else conn.begin():
+        yield
 
 
 def _expire_batch_sqlite(conn: Connection, policy_id: str, cutoff: Cutoff, at: dt.datetime, reason: str) -> int:
