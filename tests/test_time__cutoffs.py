@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from states.calendar import end_of_day
+from states.legal import SEED_FILE, cite_source
 from states.policy import policies
 from states.vocabulary import STAGE_KINDS, Role
 from storage import repo
@@ -87,6 +88,8 @@ def test_cutoff_expires_every_case_in_the_stages_it_ends(db: Engine, policy_id: 
             last = repo.case_history(conn, case_id)[-1]
         assert (last.action, last.from_state, last.at) == ("expire", state, instant)
         assert f"cutoff {name} passed" in last.reason and cutoff.label in last.reason
+        # The notice by its title and 文号 (what the API and `case show` print), never a seed file name.
+        assert not SEED_FILE.search(last.reason) and cite_source(cutoff.source, policy) in last.reason
         assert case.active_key is None
     assert wf.case(beyond).state == after
 

@@ -277,7 +277,7 @@ def apply_cutoff(db: Engine, event_id: int, expected_due: dt.datetime | None = N
                 if event is None or event.done_at is not None or _moved(event, expected_due):
                     return None if total == 0 else total
                 policy, cutoff = _cutoff_of(event)
-                reason = expire_reason(cutoff)
+                reason = expire_reason(cutoff, policy)
                 if conn.dialect.name == "postgresql":
                     moved, last = _expire_batch_pg(conn, and_(ended_by_sql(policy.id, cutoff), cases.c.id > after),
                                                    event.due_at, reason)
@@ -377,7 +377,8 @@ def expire_ended(conn: Connection, policy_id: str, cutoff: Cutoff, extra: dict[s
     states = sorted(conn.execute(select(cases.c.state).where(ended).distinct()).scalars())
     at = literal(end_of_day(cutoff.date), AwareDateTime())
     values = {**EXPIRE_CLEARS, **(extra or {})}
-    return sum(_move_batch(conn, ended, state, EXPIRED, "expire", at, expire_reason(cutoff), dict(values), ["expired"])
+    reason = expire_reason(cutoff, get_policy(policy_id))
+    return sum(_move_batch(conn, ended, state, EXPIRED, "expire", at, reason, dict(values), ["expired"])
                for state in states)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from states.calendar import end_of_day
+from states.legal import cite_source
 from states.policy import Cutoff, Policy
 from states.vocabulary import EXPIRED, OBJECTION, RETURNED
 from storage import repo
@@ -94,9 +95,12 @@ def count_ended_by(conn: Connection, policy_id: str, cutoff: Cutoff, now: dt.dat
     return int(conn.execute(select(total)).scalar_one())
 
 
-def expire_reason(cutoff: Cutoff) -> str:
+def expire_reason(cutoff: Cutoff, policy: Policy | None = None) -> str:
+    """The history reason of an expiry: the cutoff in Chinese, then "— cutoff NAME passed" (read back
+    by reinstatement and the simulator) and the notice it comes from by title and 文号, never by file
+    (`policy`: a round an operator wrote cites its own notice)."""
     return (f"{cutoff.label}（{cutoff.date.isoformat()}）已过 — cutoff {cutoff.name} passed "
-            f"({cutoff.source.file} {cutoff.source.section})")
+            f"({cite_source(cutoff.source, policy)})")
 
 
 def expired_by(policy: Policy, case: Any) -> Cutoff | None:
@@ -168,5 +172,6 @@ def due_moves(policy: Policy, case: Any, up_to: dt.datetime) -> list[DueMove]:
             continue
         if cut is None:
             return moves
-        moves.append(DueMove(cut[0], EXPIRE, state, EXPIRED, expire_reason(cut[1]), cut[1], dict(EXPIRE_CLEARS)))
+        moves.append(DueMove(cut[0], EXPIRE, state, EXPIRED, expire_reason(cut[1], policy), cut[1],
+                             dict(EXPIRE_CLEARS)))
         return moves
