@@ -7,9 +7,10 @@ connection and runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, and_, bindparam, func, insert, select, text
@@ -201,6 +202,21 @@ def execute_raw(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
     """Run one statement at the driver level inside the caller's transaction (the hot path's way;
     SQL text with the dialect's own parameter mark: ? for SQLite, %s for PostgreSQL)."""
     return _execute(conn, sql, params)
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A savepoint in the caller's transaction, straight at the driver (SQLAlchemy's `begin_nested`
+    costs ~0.1 ms of its execution layer per statement, more than a move's own SQL): released when
+    the block ends, rolled back to (and released) when it raises."""
+    _execute(conn, "SAVEPOINT zcflow_move", ())
+    try:
+        yield conn
+    except BaseException:
+        _execute(conn, "ROLLBACK TO SAVEPOINT zcflow_move", ())
+        _execute(conn, "RELEASE SAVEPOINT zcflow_move", ())
+        raise
+    _execute(conn, "RELEASE SAVEPOINT zcflow_move", ())
 
 
 _INSERT_APPLICANTS = insert(applicants).returning(applicants.c.id, sort_by_parameter_order=True)

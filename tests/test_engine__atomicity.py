@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy.engine import Engine
 from states.vocabulary import Role
 from storage import repo
 from tests.drive import HOUR, walk
+from workflow.clock import SHANGHAI
 from workflow.engine import Actor, Workflow
-from workflow.errors import Conflict
+from workflow.errors import Conflict, WorkflowError
 
 
 def counts(db: Engine, case_id: int) -> tuple[int, int]:
@@ -38,6 +40,45 @@ def test_failure_mid_transition_leaves_old_state_and_no_history(db: Engine,
     after = wf.case(case_id)
     assert (after.state, after.version, after.notice_closes_at) == ("employer_review", before.version, None)
     assert counts(db, case_id) == before_counts
+
+
+def test_fire_in_a_failed_move_undoes_itself_only(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fire_in` (the simulator's moves, many in one transaction): a move that fails halfway is rolled
+    back to its savepoint; the moves before and after it in the transaction are kept."""
+    wf, first, _ = walk(db, "hz-recognition-2025h1", until="employer_review", serial=1)
+    _, broken, _ = walk(db, "hz-recognition-2025h1", until="employer_review", serial=2)
+    _, last, _ = walk(db, "hz-recognition-2025h1", until="employer_review", serial=3)
+    at = max(wf.case(c).updated_at for c in (first, broken, last)) + HOUR
+    before = wf.case(broken)
+    before_counts = counts(db, broken)
+    insert_notifications = repo.insert_notifications
+
+    def broken_outbox(conn: object, rows: list[dict[str, object]]) -> None:
+        if any(r["case_id"] == broken for r in rows):
+            raise RuntimeError("disk full while writing the outbox")
+        insert_notifications(conn, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "insert_notifications", broken_outbox)
+    with db.begin() as conn:
+        wf.fire_in(conn, first, "employer_approve", Actor(Role.employer), at)
+        with pytest.raises(RuntimeError, match="disk full"):
+            wf.fire_in(conn, broken, "employer_approve", Actor(Role.employer), at)
+        wf.fire_in(conn, last, "employer_approve", Actor(Role.employer), at)
+    after = wf.case(broken)
+    assert (after.state, after.version, after.notice_closes_at) == ("employer_review", before.version, None)
+    assert counts(db, broken) == before_counts
+    assert wf.case(first).state == wf.case(last).state == "employer_notice"
+
+
+def test_fire_in_keeps_what_time_did_when_the_action_is_then_refused(db: Engine) -> None:
+    """As `fire`: the employer approves after its cutoff; the expiry time made is kept, the action refused."""
+    wf, case_id, _ = walk(db, "hz-recognition-2025h1", until="employer_review")
+    version = wf.case(case_id).version
+    late = dt.datetime(2025, 4, 20, 9, tzinfo=SHANGHAI)
+    with db.begin() as conn, pytest.raises(WorkflowError):
+        wf.fire_in(conn, case_id, "employer_approve", Actor(Role.employer), late)
+    after = wf.case(case_id)
+    assert (after.state, after.version) == ("expired", version + 1)
 
 
 def test_stale_version_is_a_conflict(db: Engine) -> None:

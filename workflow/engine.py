@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import literal
 from sqlalchemy.engine import Connection, Engine
@@ -212,6 +213,17 @@ def describe_refusal(pm: PolicyMachine, case: Any, action: str, actor: Actor, no
             f"({actor.role.value} may: {', '.join(allowed) or 'nothing'})")
 
 
+def _raise_integrity(case_id: int, exc: IntegrityError) -> NoReturn:
+    """Raise what a constraint violated by a move means to the caller (`exc` itself if unknown)."""
+    if "active_key" in str(exc.orig) or "uq_cases_active_key" in str(exc.orig):
+        raise DuplicateApplication(f"case {case_id}: this person already has an active application in this "
+                                   "policy", case=case_id) from exc
+    if "uq_history_case_seq" in str(exc.orig) or "history.case_id, history.seq" in str(exc.orig):
+        raise Conflict(f"case {case_id} was changed by someone else at the same moment; reload and try again",
+                       case=case_id) from exc
+    raise exc
+
+
 class Workflow:
     """The engine over one database."""
 
@@ -283,6 +295,34 @@ class Workflow:
 
         `check`: the caller's own test of the case as the move reads it, in the move's transaction and
         before anything is written (the web tier's scope and expected version); it raises to refuse."""
+        reason = self._checked(action, actor, now, reason)
+        if conn is not None:
+            # Inside the caller's transaction (an idempotent request): one attempt, and a refusal
+            # after time moved the case rolls those moves back with it (tick records them later).
+            try:
+                try:
+                    outcome = self._fire(conn, case_id, action, actor, now, reason, skew, check)
+                except _Overtaken:
+                    raise Conflict(f"case {case_id} is being changed by others; reload and try again",
+                                   case=case_id) from None
+            except IntegrityError as exc:
+                _raise_integrity(case_id, exc)
+            if isinstance(outcome, WorkflowError):
+                raise outcome
+            return outcome
+        return self._attempts(self.db.begin, case_id, action, actor, now, reason, skew, check)
+
+    def fire_in(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
+                reason: str | None = None) -> Transition:
+        """`fire` as if in a transaction of its own — the same rows, outcome and errors, the moves
+        time made kept when the action is then refused — but as a savepoint of the caller's
+        transaction `conn`, made durable when the caller commits. For a caller making many moves in
+        a row with nobody to answer in between (the simulator), which saves a commit per move."""
+        reason = self._checked(action, actor, now, reason)
+        return self._attempts(lambda: repo.savepoint(conn), case_id, action, actor, now, reason, dt.timedelta(0))
+
+    def _checked(self, action: str, actor: Actor, now: dt.datetime, reason: str | None) -> str | None:
+        """The input checks of a move, before anything is read; the reason as it is recorded."""
         require_aware(now, "now")
         if action not in ACTIONS:
             raise InvalidInput(f"action: unknown action {clip(action)}; actions: {', '.join(ACTIONS)}",
@@ -297,22 +337,18 @@ class Workflow:
             raise InvalidInput("reason: contains a NUL character", field="reason")
         if actor.id is not None and (len(actor.id) > 100 or "\x00" in actor.id):
             raise InvalidInput("actor_id: at most 100 characters, no NUL", field="actor_id")
+        return reason
+
+    def _attempts(self, transaction: Callable[[], AbstractContextManager[Connection]], case_id: int, action: str,
+                  actor: Actor, now: dt.datetime, reason: str | None, skew: dt.timedelta,
+                  check: Callable[[repo.CaseRow], None] | None = None) -> Transition:
+        """Up to _CATCH_UP_ATTEMPTS tries of one move, each in a `transaction()` of its own (a
+        transaction, or a savepoint) that an exception rolls back."""
         try:
-            if conn is not None:
-                # Inside the caller's transaction (an idempotent request): one attempt, and a refusal
-                # after time moved the case rolls those moves back with it (tick records them later).
-                try:
-                    outcome = self._fire(conn, case_id, action, actor, now, reason, skew, check)
-                except _Overtaken:
-                    raise Conflict(f"case {case_id} is being changed by others; reload and try again",
-                                   case=case_id) from None
-                if isinstance(outcome, WorkflowError):
-                    raise outcome
-                return outcome
             for _attempt in range(_CATCH_UP_ATTEMPTS):
                 try:
-                    with self.db.begin() as own:
-                        outcome = self._fire(own, case_id, action, actor, now, reason, skew, check)
+                    with transaction() as conn:
+                        outcome = self._fire(conn, case_id, action, actor, now, reason, skew, check)
                 except _Overtaken:
                     continue
                 if isinstance(outcome, WorkflowError):
@@ -321,14 +357,7 @@ class Workflow:
                 return outcome
             raise Conflict(f"case {case_id} is being changed by others; reload and try again", case=case_id)
         except IntegrityError as exc:
-            if "active_key" in str(exc.orig) or "uq_cases_active_key" in str(exc.orig):
-                raise DuplicateApplication(
-                    f"case {case_id}: this person already has an active application in this policy",
-                    case=case_id) from exc
-            if "uq_history_case_seq" in str(exc.orig) or "history.case_id, history.seq" in str(exc.orig):
-                raise Conflict(f"case {case_id} was changed by someone else at the same moment; reload and "
-                               "try again", case=case_id) from exc
-            raise
+            _raise_integrity(case_id, exc)
 
     def _fire(self, conn: Connection, case_id: int, action: str, actor: Actor, now: dt.datetime,
               reason: str | None, skew: dt.timedelta = dt.timedelta(0),

@@ -4,6 +4,11 @@ There is no simulation-only path: cases are created and moved by `Workflow.fire`
 `tick(now)`; the clock jumps from one instant of interest to the next (steps, expectations, the
 end), and tick applies every due time up to each instant in due order, recording each at its own
 due time.
+
+The steps between two other events (a tick, an import, an expectation read) are one transaction,
+each step a savepoint in it (`Workflow.fire_in`): the same rows and outcomes as a transaction per
+step, without a commit per step. Nothing else reads the database meanwhile: the run commits them
+before it ticks, imports or checks.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 
 from storage import repo
 from storage.db import open_database
@@ -25,7 +30,7 @@ from storage.migrate import upgrade
 from workflow.calendar_import import import_calendar_year
 from workflow.clock import SHANGHAI
 from workflow.deadlines import ensure_schedule, next_due, tick
-from workflow.engine import Actor, Workflow
+from workflow.engine import Actor, Transition, Workflow
 from workflow.errors import WorkflowError
 from workflow.scenario import Amendment, Expectation, Scenario, Step
 
@@ -72,14 +77,43 @@ class Simulation:
         self.failures: list[str] = []
         self.due: dt.datetime | None = None  # the earliest pending due time, as the scheduler would wake
         self.final: dict[int, str] | None = None  # every case's state once the run has reached `end`
+        self.group: tuple[Connection, Transaction] | None = None  # the steps' transaction, while open
 
     def advance(self, at: dt.datetime) -> None:
         """Apply what time has done by `at`. Like the scheduler, it only ticks when something is due."""
         if self.due is not None and self.due <= at:
+            self.settle()
             tick(self.db, at)
             self.due = next_due(self.db)
 
+    def moves(self) -> Connection:
+        """The open transaction of the steps since the last `settle` (begun on the first)."""
+        if self.group is None:
+            conn = self.db.connect()
+            self.group = (conn, conn.begin())
+        return self.group[0]
+
+    def settle(self, commit: bool = True) -> None:
+        """Commit the steps' transaction (roll it back when the run failed), so that the next tick,
+        import or read sees every step before it."""
+        if self.group is not None:
+            conn, transaction = self.group
+            self.group = None
+            try:
+                if commit:
+                    transaction.commit()
+                else:
+                    transaction.rollback()
+            finally:
+                conn.close()
+
     def run(self) -> SimulationResult:
+        try:
+            return self._run()
+        finally:
+            self.settle(commit=False)  # left open only when the run raised
+
+    def _run(self) -> SimulationResult:
         s = self.s
         upgrade(self.db)
         for name, text, when in s.calendars:  # the scenario's own calendar years, before any due time
@@ -106,6 +140,8 @@ class Simulation:
         agenda += [(e.at, 1, i, e) for i, e in enumerate(s.expect) if e.at is not None]
         for at, _kind, index, item in sorted(agenda, key=lambda x: (x[0], x[1], x[2])):
             self.advance(at)
+            if not isinstance(item, Step):
+                self.settle()
             if isinstance(item, tuple):
                 import_calendar_year(self.db, item[1], name=item[0], at=at, actor="scenario")
                 self.due = next_due(self.db)  # closes may have moved earlier
@@ -115,6 +151,7 @@ class Simulation:
                 self.apply_step(index, item)
             else:
                 self.check(index, item, at)
+        self.settle()
         tick(self.db, s.end)
         self.final = self.final_states()  # one read for every expectation at the end
         for i, e in enumerate(s.expect):
@@ -145,7 +182,7 @@ class Simulation:
     def apply_step(self, index: int, step: Step) -> None:
         case_id = self.ids[step.case]
         try:
-            moved = self.wf.fire(case_id, step.action, Actor.parse(step.actor, step.actor_id), step.at, step.reason)
+            moved = self.move(case_id, step.action, Actor.parse(step.actor, step.actor_id), step.at, step.reason)
             if moved.notice_closes_at is not None and (self.due is None or moved.notice_closes_at < self.due):
                 self.due = moved.notice_closes_at
         except WorkflowError as exc:
@@ -157,6 +194,10 @@ class Simulation:
         if step.expect_error:
             self.failures.append(f"steps[{index}] {step.case} {step.action} at {_iso(step.at)}: expected error "
                                  f"{step.expect_error}, but the action succeeded")
+
+    def move(self, case_id: int, action: str, actor: Actor, at: dt.datetime, reason: str | None) -> Transition:
+        """One step: `Workflow.fire`, as a savepoint of the steps' transaction."""
+        return self.wf.fire_in(self.moves(), case_id, action, actor, at, reason)
 
     def check(self, index: int, e: Expectation, at: dt.datetime) -> None:
         case_id = self.ids[e.case]
