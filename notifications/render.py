@@ -107,13 +107,18 @@ def render(template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
         return Rendered(template, channel, _squeeze(render_file(f"inapp/{template}.txt", context)))
     name = f"email/{template}.txt"
     try:
+        # One pass over the template, in one context: the subject block, the body block, then the
+        # layout around the body's output (not rendered a second time), as `Template.render` would.
         tmpl = environment().get_template(name)
-        blocks = tmpl.new_context(dict(context))
-        subject = " ".join("".join(tmpl.blocks["subject"](blocks)).split())
-        body = _squeeze("".join(tmpl.blocks["body"](tmpl.new_context(dict(context)))))
+        ctx = tmpl.new_context(dict(context))
+        subject = " ".join("".join(tmpl.blocks["subject"](ctx)).split())
+        body_parts = list(tmpl.blocks["body"](ctx))
+        ctx.blocks["body"] = [lambda _ctx: iter(body_parts)]
+        full = "".join(tmpl.root_render_func(ctx))
     except (TemplateError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RenderError(f"template {name}: {exc}") from exc
-    text = _squeeze(render_file(name, context))
+    body = _squeeze("".join(body_parts))
+    text = _squeeze(full)
     paragraphs = [p.splitlines() for p in body.split("\n\n") if p.strip()]
     html = render_file("email/_layout.html", {**context, "subject": subject, "paragraphs": paragraphs})
     return Rendered(template, channel, text, subject=subject, html=html)
