@@ -147,7 +147,7 @@ class Prepared:
 def _load(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, Row[Any]], dict[int, CaseFacts]]:
     rows = {int(r.id): r for r in conn.execute(select(notifications).where(notifications.c.id.in_(ids)))}
     case_ids = {int(r.case_id) for r in rows.values() if r.case_id is not None}
-    found = list(conn.execute(select(cases).where(cases.c.id.in_(case_ids)))) if case_ids else []
+    found = repo.load_cases(conn, case_ids)
     applicant_ids = {int(c.applicant_id) for c in found}
     people = ({int(a.id): a for a in conn.execute(select(applicants).where(applicants.c.id.in_(applicant_ids)))}
               if applicant_ids else {})
