@@ -144,8 +144,8 @@ class Prepared:
     error: str | None
 
 
-def _load(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, Row[Any]], dict[int, CaseFacts]]:
-    rows = {int(r.id): r for r in conn.execute(select(notifications).where(notifications.c.id.in_(ids)))}
+def _load(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, repo.OutboxRow], dict[int, CaseFacts]]:
+    rows = {int(r.id): r for r in repo.load_outbox_rows(conn, ids)}
     case_ids = {int(r.case_id) for r in rows.values() if r.case_id is not None}
     found = repo.load_cases(conn, case_ids)
     applicant_ids = {int(c.applicant_id) for c in found}
@@ -155,7 +155,7 @@ def _load(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, Row[Any]], di
     return rows, facts
 
 
-def prepare(row: Row[Any], case: CaseFacts | None) -> Prepared:
+def prepare(row: repo.OutboxRow, case: CaseFacts | None) -> Prepared:
     """Render one outbox row for its own channel."""
     entry = OutboxEntry.from_row(row)
     if case is None:
@@ -243,8 +243,7 @@ def deliver(db: Engine, now: dt.datetime, *, transports: Transports | None = Non
             with db.connect() as conn:
                 sync_calendar(conn)  # messages name notice days: on the years the database holds
                 rows, facts = _load(conn, [i for i, _ in claimed])
-            prepared = [prepare(rows[i], facts.get(int(rows[i].case_id)) if rows[i].case_id is not None else None)
-                        for i, _ in claimed]
+            prepared = [prepare(rows[i], facts.get(rows[i].case_id or 0)) for i, _ in claimed]
             confirmed: list[tuple[int, int, bool]] = []  # (id, attempts, duplicate), to mark together
             try:
                 for one, (_, attempts) in zip(prepared, claimed, strict=True):

@@ -151,6 +151,15 @@ class Driver:
                 values[i] = t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
         return CaseRow._make(values)
 
+    @staticmethod
+    def time_from_db(t: Any) -> Any:
+        """A stored time as AwareDateTime reads it: aware, in UTC."""
+        if t is None:
+            return None
+        if isinstance(t, str):
+            return dt.datetime.fromisoformat(t).replace(tzinfo=dt.UTC)
+        return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
     def cas_update(self, columns: tuple[str, ...]) -> str:
         sql = self._updates.get(columns)
         if sql is None:
@@ -251,6 +260,36 @@ def load_cases(conn: Connection, case_ids: Iterable[int]) -> list[CaseRow]:
         chunk = ids[i:i + 1000]
         sql = f"SELECT {', '.join(CASE_FIELDS)} FROM cases WHERE id IN ({', '.join([d.mark] * len(chunk))})"
         found += [d.case_from_db(row) for row in _execute(conn, sql, chunk).fetchall()]
+    return found
+
+
+class OutboxRow(NamedTuple):
+    """What rendering reads of a `notifications` row (notifications/outbox.py), times aware (UTC)."""
+
+    id: int
+    case_id: int | None
+    template: str
+    channel: str
+    recipient_role: str
+    recipient: str | None
+    context: Any
+    created_at: dt.datetime
+
+
+_OUTBOX_FIELDS = ", ".join(OutboxRow._fields)
+
+
+def load_outbox_rows(conn: Connection, ids: Iterable[int]) -> list[OutboxRow]:
+    """Many outbox rows by id (in no particular order), at the driver level like `load_cases`."""
+    d = _driver(conn)
+    wanted = list(ids)
+    found: list[OutboxRow] = []
+    for i in range(0, len(wanted), 1000):
+        chunk = wanted[i:i + 1000]
+        sql = f"SELECT {_OUTBOX_FIELDS} FROM notifications WHERE id IN ({', '.join([d.mark] * len(chunk))})"
+        for row in _execute(conn, sql, chunk).fetchall():
+            found.append(OutboxRow(row[0], row[1], row[2], row[3], row[4], row[5],
+                                   _decoded(row[6]) if row[6] is not None else None, d.time_from_db(row[7])))
     return found
 
 

@@ -116,7 +116,7 @@ def real_entries(db: Engine) -> list[tuple[OutboxEntry, CaseFacts]]:
         ids = [int(i) for i in conn.execute(select(repo.notifications.c.id).order_by(repo.notifications.c.id))
                .scalars()]
         rows, facts = _load(conn, ids)
-    return [(OutboxEntry.from_row(rows[i]), facts[int(rows[i].case_id)]) for i in ids]
+    return [(OutboxEntry.from_row(rows[i]), facts[rows[i].case_id or 0]) for i in ids]
 
 
 def check_rendered(rendered: Rendered, case: CaseFacts, where: str) -> None:
