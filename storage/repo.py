@@ -37,7 +37,6 @@ scheduled_events = ScheduledEvent.__table__  # type: ignore[attr-defined]
 
 
 # Statements built once: building a statement object per call costs more than the database work.
-_ACTIVE_CASE = select(cases.c.id).where(cases.c.active_key == bindparam("b_key"))
 _BARS_FOR = select(bars).where(bars.c.id_number == bindparam("b_id_number")).order_by(bars.c.from_year)
 
 
@@ -345,9 +344,19 @@ def bars_for(conn: Connection, id_number: str) -> list[Row[Any]]:
     return list(conn.execute(_BARS_FOR, {"b_id_number": id_number}))
 
 
+def bar_years(conn: Connection, id_number: str) -> list[tuple[int, int]]:
+    """The (from_year, to_year) of the person's fraud bars, earliest first (a submit's check, at the
+    driver level like the rest of a move)."""
+    mark = _driver(conn).mark
+    rows = _execute(conn, f"SELECT from_year, to_year FROM bars WHERE id_number = {mark} ORDER BY from_year",
+                    (id_number,)).fetchall()
+    return [(int(a), int(b)) for a, b in rows]
+
+
 def active_case_of(conn: Connection, active_key: str) -> int | None:
-    found = conn.execute(_ACTIVE_CASE, {"b_key": active_key}).scalar()
-    return int(found) if found is not None else None
+    """The case holding `active_key`, if any (at the driver level like the rest of a move)."""
+    found = _execute(conn, f"SELECT id FROM cases WHERE active_key = {_driver(conn).mark}", (active_key,)).fetchall()
+    return int(found[0][0]) if found else None
 
 
 def case_history(conn: Connection, case_id: int) -> list[Row[Any]]:

@@ -185,7 +185,7 @@ def active_key(policy_id: str, id_number: str) -> str:
 
 
 def bars_of(conn: Connection, id_number: str) -> list[BarInfo]:
-    return [BarInfo(from_year=b.from_year, to_year=b.to_year) for b in repo.bars_for(conn, id_number)]
+    return [BarInfo(from_year=a, to_year=b) for a, b in repo.bar_years(conn, id_number)]
 
 
 def token_of(case: Any, now: dt.datetime) -> CaseToken:
