@@ -53,7 +53,7 @@ def simulate_cmd(
             err.print(f"{source}: {problem}")
         raise typer.Exit(2) from None
     del text  # a generated round's is ~9 MB; the scenario holds what the run needs
-    result = simulate(scenario, database)
+    result = simulate(scenario, database, consume=True)  # not used again: its steps' memory serves the result
     if as_json:
         emit_json(result.to_json())
     else:
