@@ -8,8 +8,11 @@ PostgreSQL as autovacuum would do; SQLite gets no ANALYZE (zcflow does not run o
 
 zcflow's queries (storage/repo.py), each the median of several runs, target ≤ 50 ms:
 counts per stage for a policy, cases at risk before the next cutoff, 50 overdue cases for a
-district, search by name (or ID number). The web's queries (workflow/web/queries.py) are measured
-too, with an administrator's and a district department's scope, and reported without a target.
+district, search by name (or ID number). The web's queries (workflow/web/queries.py) and the
+dashboard page's own (workflow/web/dashboard.py: the cutoff tables, with their pace read from
+`history`) are measured too, with an administrator's and a district department's scope, and
+reported without a target. `history` holds the current round's moves (fill_history): the pace reads
+the last ten working days of it.
 """
 
 from __future__ import annotations
@@ -90,6 +93,66 @@ def median_ms(fn: Callable[[], Any], repeats: int, budget: float = 3.0) -> float
     return statistics.median(times) * 1000
 
 
+def history_rows(conn: Any) -> Iterator[dict[str, Any]]:
+    """The current round's moves, as the engine would have written them: each submitted case's
+    submission on SUBMITTED_AT, then the employer's decision (approve or return) and the close of
+    the notice (by the system) over the last three weeks before NOW, and expiries (by the system)
+    over the last ten days, today's included. Deterministic: times derive from the case's id."""
+    from sqlalchemy import select
+
+    from benchmarks.common import SUBMITTED_AT
+
+    c = repo.cases.c
+    rows = conn.execute(select(c.id, c.state, c.return_stage).where(c.policy_id == POLICY, c.state != "draft")
+                        .order_by(c.id)).all()
+    for cid, state, return_stage in rows:
+        def at(days: int, salt: int, cid: int = cid) -> dt.datetime:
+            return NOW - dt.timedelta(minutes=(cid * 7919 + salt * 104729) % (days * 24 * 60))
+
+        moves = [(SUBMITTED_AT, "applicant", "submit", "draft", "employer_review")]
+        if state in ("employer_notice", "management_review", "objection") or return_stage == "management_review":
+            moves.append((at(21, 1), "employer", "approve", "employer_review", "employer_notice"))
+        if state == "management_review" or return_stage == "management_review":
+            moves.append((at(7, 2), "system", "close_notice", "employer_notice", "management_review"))
+        if state == "returned":
+            moves.append((at(14, 3), "employer" if return_stage == "employer_review" else "department",
+                          "return", return_stage, "returned"))
+        if state == "expired":
+            moves.append((at(10, 4), "system", "expire", "employer_review", "expired"))
+        if state in ("withdrawn", "rejected"):
+            moves.append((at(21, 5), "applicant" if state == "withdrawn" else "employer",
+                          "withdraw" if state == "withdrawn" else "reject", "employer_review", state))
+        for seq, (when, role, action, src, dst) in enumerate(sorted(moves, key=lambda m: m[0]), start=1):
+            yield {"case_id": cid, "seq": seq, "at": when, "actor_role": role, "actor_id": None, "action": action,
+                   "from_state": src, "to_state": dst, "reason": None}
+
+
+def fill_history(url: str) -> int:
+    """Writes history_rows once (a kept database that has them already is left alone)."""
+    db = engine_for(url)
+    n = 0
+    try:
+        with db.begin() as conn:
+            if conn.exec_driver_sql("SELECT count(*) FROM history").scalar_one():
+                return 0
+            batch: list[dict[str, Any]] = []
+            for row in history_rows(conn):
+                batch.append(row)
+                if len(batch) >= 20_000:
+                    conn.execute(repo.history.insert(), batch)
+                    n += len(batch)
+                    batch.clear()
+            if batch:
+                conn.execute(repo.history.insert(), batch)
+                n += len(batch)
+        if db.dialect.name == "postgresql":
+            with db.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE history")
+    finally:
+        db.dispose()
+    return n
+
+
 def _web_queries(conn: Any) -> list[tuple[str, Callable[[], Any]]]:
     try:
         from workflow.web import queries as web
@@ -108,7 +171,17 @@ def _web_queries(conn: Any) -> list[tuple[str, Callable[[], Any]]]:
 
 
 def _for_user(conn: Any, web: Any, who: str, user: Any, policy: Any) -> list[tuple[str, Callable[[], Any]]]:
+    from workflow.web.dashboard import cutoff_tables
+
+    today = dt.datetime.combine(NOW.date(), dt.time(), SHANGHAI)
+    week_start = today - dt.timedelta(days=NOW.weekday())
     return [
+        (f"web cutoff_tables ({who})", lambda: cutoff_tables(conn, user, policy, NOW)),
+        (f"web expired_between today ({who})",
+         lambda: web.expired_between(conn, user, POLICY, today, today + dt.timedelta(days=1))),
+        (f"web notices_closing this week, page 2 ({who})",
+         lambda: web.notices_closing(conn, user, POLICY, week_start, week_start + dt.timedelta(days=7),
+                                     limit=web.CLOSING_PER_PAGE, offset=web.CLOSING_PER_PAGE)),
         (f"web stage_counts ({who})", lambda: web.stage_counts(conn, user, POLICY)),
         (f"web cutoffs_ahead ({who})", lambda: web.cutoffs_ahead(conn, user, policy, NOW)),
         (f"web list_cases first page ({who})",
@@ -180,6 +253,7 @@ def run(report: Report, backends: list[Backend]) -> None:
             url, loaded = b.fresh("dashboard"), False
         if not loaded:
             Loader(url).load(specs(n))
+        moves = fill_history(url)
         load_s = time.perf_counter() - t0
         db = engine_for(url)
         with db.connect() as conn:
@@ -197,7 +271,8 @@ def run(report: Report, backends: list[Backend]) -> None:
                 if name.startswith("web "):
                     report.plans += [f"{b.name} · {name}:", *("    " + line for line in plans_of(db, conn, fn))]
         report.notes.append(f"dashboard: {n:,} cases {'reused (migrated to the head)' if loaded else 'loaded'} "
-                            f"in {b.name} in {load_s:.0f} s")
+                            f"in {b.name} in {load_s:.0f} s"
+                            + (f" ({moves:,} history rows written)" if moves else ""))
         db.dispose()
         if report.keep is None:
             b.drop(url)

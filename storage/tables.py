@@ -76,10 +76,13 @@ class Case(SQLModel, table=True):
         # Counts per stage, and the cases a cutoff ends (a stage, or returned by it, or an objection
         # suspending it), answered from the index alone (migration 0002 widened ix_cases_policy_state).
         # 0010 appended the notice close time: the web's "due within N days" from the index alone.
-        Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage", "notice_closes_at"),
-        # A district department's counts, cutoffs ahead and drop-downs, from the index alone (0009).
+        # 0016 appended the district and the submission time: the dashboard's cutoff tables per district.
+        Index("ix_cases_policy_stage", "policy_id", "state", "return_stage", "notice_stage", "notice_closes_at",
+              "district", "submitted_at"),
+        # A district department's counts, cutoffs ahead and drop-downs, from the index alone (0009); 0016
+        # appended the employer and the submission time: the dashboard's cutoff tables per employer.
         Index("ix_cases_district_policy_stage", "district", "policy_id", "state", "return_stage", "notice_stage",
-              "notice_closes_at"),
+              "notice_closes_at", "employer", "submitted_at"),
         Index("ix_cases_policy_district", "policy_id", "district"),
         Index("ix_cases_employer", "employer"),
         Index(

@@ -213,12 +213,16 @@ def notices_closing(conn: Connection, user: WebUser, policy_id: str, start: dt.d
 
 def expired_between(conn: Connection, user: WebUser, policy_id: str, start: dt.datetime,
                     end: dt.datetime) -> list[Row[Any]]:
-    """Cases of the policy that expired in [start, end), with the time (`expired_at`) and reason."""
+    """Cases of the policy that expired in [start, end), with the time (`expired_at`) and reason: the
+    window's history rows by their `at` index, then their cases. On SQLite the case conditions are
+    marked likely true (search.beside_search), else the planner, without statistics, drives the query
+    from the round's (or the district's) cases and looks up each one's history (at 1,000,000 cases:
+    60–70 ms for a day with ~350 expiries)."""
     stmt = (select(cases.c.id, cases.c.name, cases.c.id_number, cases.c.district, cases.c.employer,
                    history.c.at.label("expired_at"), history.c.from_state, history.c.reason)
             .select_from(history.join(cases, cases.c.id == history.c.case_id))
             .where(and_(history.c.action == "expire", history.c.at >= start, history.c.at < end,
-                        cases.c.policy_id == policy_id, case_condition(user)))
+                        search.beside_search(conn, and_(cases.c.policy_id == policy_id, case_condition(user)))))
             .order_by(history.c.at, cases.c.id))
     return list(conn.execute(stmt))
 
