@@ -51,10 +51,16 @@ def fold(conn: Connection) -> None:
     is in, else in one of its own: it takes exactly the journal rows it sees, so rows appended meanwhile
     stay for the next fold, and a reader sees the sum before or after it, never half. The scheduler folds
     every delivery run; a reader past FOLD_AT, an import at its end."""
+    run_fold(conn, _FOLD)
+
+
+def run_fold(conn: Connection, statement: str) -> None:
+    """Run a journal's fold statement (PostgreSQL; SQLite keeps no journal): in the transaction `conn`
+    is in, else in one of its own. Shared by the counts per policy and the drop-downs (case_facets)."""
     if conn.dialect.name == "sqlite":
         return
     if conn.in_transaction():
-        conn.exec_driver_sql(_FOLD)
+        conn.exec_driver_sql(statement)
         return
     with conn.begin():
-        conn.exec_driver_sql(_FOLD)
+        conn.exec_driver_sql(statement)

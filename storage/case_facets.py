@@ -12,6 +12,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select, Subquery
 
+from storage.case_counts import run_fold
 from storage.repo import cases
 
 COLUMNS = ("policy_id", "district", "series", "committee", "employer")
@@ -64,10 +65,4 @@ def distinct_values(conn: Connection, col: str, condition: ColumnElement[bool],
 
 def fold(conn: Connection) -> None:
     """Move the journal into `case_facets` (PostgreSQL), as storage.case_counts.fold does."""
-    if conn.dialect.name == "sqlite":
-        return
-    if conn.in_transaction():
-        conn.exec_driver_sql(_FOLD)
-        return
-    with conn.begin():
-        conn.exec_driver_sql(_FOLD)
+    run_fold(conn, _FOLD)

@@ -253,13 +253,18 @@ def load_cases(conn: Connection, case_ids: Iterable[int]) -> list[CaseRow]:
     a batch's messages from them, and SQLAlchemy's result processing of 25 columns (two of them
     JSON, five times) cost more than the query."""
     d = _driver(conn)
-    ids = list(case_ids)
-    found: list[CaseRow] = []
-    for i in range(0, len(ids), 1000):
-        chunk = ids[i:i + 1000]
-        sql = f"SELECT {', '.join(CASE_FIELDS)} FROM cases WHERE id IN ({', '.join([d.mark] * len(chunk))})"
-        found += [d.case_from_db(row) for row in _execute(conn, sql, chunk).fetchall()]
-    return found
+    return [d.case_from_db(row) for row in _rows_by_id(conn, f"SELECT {', '.join(CASE_FIELDS)} FROM cases", case_ids)]
+
+
+def _rows_by_id(conn: Connection, select_from: str, ids: Iterable[int], chunk: int = 1000) -> list[Any]:
+    """The driver's rows of `SELECT … FROM table` for these ids, `chunk` bound ids a statement."""
+    mark = _driver(conn).mark
+    wanted = list(ids)
+    rows: list[Any] = []
+    for i in range(0, len(wanted), chunk):
+        part = wanted[i:i + chunk]
+        rows += _execute(conn, f"{select_from} WHERE id IN ({', '.join([mark] * len(part))})", part).fetchall()
+    return rows
 
 
 class OutboxRow(NamedTuple):
@@ -281,15 +286,9 @@ _OUTBOX_FIELDS = ", ".join(OutboxRow._fields)
 def load_outbox_rows(conn: Connection, ids: Iterable[int]) -> list[OutboxRow]:
     """Many outbox rows by id (in no particular order), at the driver level like `load_cases`."""
     d = _driver(conn)
-    wanted = list(ids)
-    found: list[OutboxRow] = []
-    for i in range(0, len(wanted), 1000):
-        chunk = wanted[i:i + 1000]
-        sql = f"SELECT {_OUTBOX_FIELDS} FROM notifications WHERE id IN ({', '.join([d.mark] * len(chunk))})"
-        for row in _execute(conn, sql, chunk).fetchall():
-            found.append(OutboxRow(row[0], row[1], row[2], row[3], row[4], row[5],
-                                   _decoded(row[6]) if row[6] is not None else None, d.time_from_db(row[7])))
-    return found
+    return [OutboxRow(row[0], row[1], row[2], row[3], row[4], row[5],
+                      _decoded(row[6]) if row[6] is not None else None, d.time_from_db(row[7]))
+            for row in _rows_by_id(conn, f"SELECT {_OUTBOX_FIELDS} FROM notifications", ids)]
 
 
 def load_case_for_move(conn: Connection, case_id: int) -> tuple[CaseRow | None, bool]:
