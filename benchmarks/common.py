@@ -182,19 +182,23 @@ class Backend:
             path = self.workdir / f"{label}-{uuid.uuid4().hex[:6]}.db"
             url = f"sqlite:///{path}"
         else:
-            assert self.pg_url
             schema = f"zcb_{label.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-            admin = make_engine(self.pg_url)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            admin.dispose()
+            url = self._schema_url(schema, "CREATE SCHEMA")
             self.made.append(schema)
-            base = self.pg_url
-            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         return url
+
+    def _schema_url(self, schema: str, create: str) -> str:
+        """PostgreSQL: make `schema` (`create` is the statement's head) and the URL that works in it."""
+        assert self.pg_url
+        admin = make_engine(self.pg_url)
+        with admin.begin() as conn:
+            conn.execute(text(f"{create} {schema}"))
+        admin.dispose()
+        base = self.pg_url
+        return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
     def drop(self, url: str) -> None:
         """Remove a database made by `fresh` (and free its disk at once)."""
@@ -219,14 +223,7 @@ class Backend:
             keep_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{keep_dir / f'{label}.db'}"
         else:
-            assert self.pg_url
-            schema = f"zcb_keep_{label.replace('-', '_')}"
-            admin = make_engine(self.pg_url)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-            admin.dispose()
-            base = self.pg_url
-            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+            url = self._schema_url(f"zcb_keep_{label.replace('-', '_')}", "CREATE SCHEMA IF NOT EXISTS")
         engine = make_engine(url)
         try:
             upgrade(engine)
