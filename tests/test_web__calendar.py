@@ -110,7 +110,7 @@ def test_a_conflicting_year_is_refused_in_chinese_with_what_to_do(site: Site) ->
     r = post_import(site, "admin", other)
     shown = error_of(r.text)  # type: ignore[attr-defined]
     assert r.status_code == 422 and "2027 年已导入正式安排" in shown and "1 天不同：2027-09-26" in shown, shown
-    assert "请勾选「覆盖」并填写理由" in shown and not [w for w in ENGLISH if w in shown]
+    assert "请勾选「替换已有的不同安排」并填写原因" in shown and not [w for w in ENGLISH if w in shown]
     package = ("year: 2025\nsource: 测试\nstatus: official\n"
                "holidays:\n  - {from: 2025-01-01, to: 2025-01-02, name: 元旦}\n")
     shown = error_of(post_import(site, "admin", package).text)  # type: ignore[attr-defined]

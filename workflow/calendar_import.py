@@ -115,7 +115,7 @@ def import_calendar_year(db: Engine, content: str, *, name: str, at: dt.datetime
     reason = reason.strip() if reason else None
     if override and not reason:
         raise CalendarImportRefused("--reason: --override needs a reason (who decided, which document)",
-                                    "覆盖已有安排须填写理由（谁决定的、依据哪份文件）")
+                                    "勾选「替换已有的不同安排」须填写原因（谁决定的、依据哪份文件）")
     if reason and (len(reason) > 2000 or "\x00" in reason):
         raise CalendarImportRefused("--reason: at most 2000 characters, no NUL", "理由最多 2000 个字，且不能含控制字符")
     where = f"{name}, line {_year_line(content)}"
@@ -125,7 +125,7 @@ def import_calendar_year(db: Engine, content: str, *, name: str, at: dt.datetime
             f"{where}: chinesecalendar already knows {year.year} and this file differs from it "
             f"({_differences(package, year)}); to replace it anyway give --override --reason TEXT",
             f"第 {_year_line(content)} 行：系统已内置 {year.year} 年的国务院安排，本文件与之不同"
-            f"（{_differences_zh(package, year)}）；确需替换，请勾选「覆盖」并填写理由")
+            f"（{_differences_zh(package, year)}）；确需替换，请勾选「替换已有的不同安排」并填写原因")
     with db.begin() as conn:
         lock_for_import(conn)
         previous = year_record(conn, year.year)
@@ -136,7 +136,7 @@ def import_calendar_year(db: Engine, content: str, *, name: str, at: dt.datetime
                 f"{where}: an official schedule for {year.year} is already imported ({previous.source}) and this "
                 f"file differs from it ({_differences(before, year)}); to replace it give --override --reason TEXT",
                 f"第 {_year_line(content)} 行：{year.year} 年已导入正式安排（{previous.source}），本文件与之不同"
-                f"（{_differences_zh(before, year)}）；确需替换，请勾选「覆盖」并填写理由")
+                f"（{_differences_zh(before, year)}）；确需替换，请勾选「替换已有的不同安排」并填写原因")
         others = [y for y in load_years(conn) if y.year != year.year]
         store_year(conn, year, content=content, at=at, actor=actor, reason=reason)
         token = new_token(conn)
